@@ -1,0 +1,50 @@
+"""Deciding and wording "the corpus does not say", shared by every generator."""
+
+from __future__ import annotations
+
+import re
+
+from .records import Answer, Passage
+from .terms import terms
+
+# Capitalized words and numbers are the question's anchors: if the corpus never mentions
+# one, no passage can answer, however similar its other words are.
+_ANCHOR = re.compile(r"\b(?:[A-Z][\w'-]*[A-Za-z]|\d[\d.,]*\d|\d)\b")
+_NOT_ANCHORS = {"What", "Who", "Whom", "Whose", "When", "Where", "Which", "Why", "How", "Did",
+                "Does", "Do", "Is", "Are", "Was", "Were", "Has", "Have", "Had", "Can", "Could",
+                "Will", "Would", "Should", "And", "The", "In", "On", "At", "Of", "For", "Tell",
+                "Name", "List", "Give", "Describe", "According", "I", "A", "An", "If", "To", "By"}
+
+
+def unknown_anchors(question: str, vocabulary: set[str]) -> list[str]:
+    """Names and numbers in the question that no indexed chunk contains."""
+    missing = []
+    for word in _ANCHOR.findall(question):
+        if word in _NOT_ANCHORS:
+            continue
+        stems = terms(word)
+        if stems and not any(_known(s, vocabulary) for s in stems):
+            missing.append(word)
+    return missing
+
+
+def _known(stem: str, vocabulary: set[str]) -> bool:
+    """In the vocabulary, or a near form of a word in it ("Omani" ~ "Oman", "Iran" ~ "Iranian")."""
+    if stem in vocabulary or stem.isdigit():
+        return stem in vocabulary
+    prefixes = (stem[:n] for n in range(len(stem) - 1, 3, -1))
+    return any(p in vocabulary for p in prefixes) or any(
+        v.startswith(stem) for v in vocabulary if len(v) > len(stem))
+
+
+def abstention(question: str, passages: list[Passage], reason: str, generator: str,
+               missing: list[str] | None = None) -> Answer:
+    """The plain refusal: the corpus does not hold the answer."""
+    if missing:
+        names = ", ".join(f'"{m}"' for m in missing)
+        text = f"The corpus does not say. None of the indexed articles mentions {names}."
+    else:
+        text = (f"The corpus does not say. The closest passages do not answer "
+                f"\u201c{question.strip()}\u201d.")
+    return Answer(question=question, text=text, passages=passages, abstained=True,
+                  generator=generator, notes=[f"abstained: {reason}"])

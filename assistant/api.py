@@ -1,0 +1,155 @@
+"""Assistant: holds the model and index for repeated ask() calls; the one API every face uses."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .abstain import abstention, unknown_anchors
+from .chunk import Chunker
+from .embed import get_embedder
+from .errors import IndexStoreError, QuestionError
+from .followup import standalone
+from .generators import get_generator
+from .index import IndexReport, IndexStore, Snapshot
+from .ingest import read_corpus
+from .records import Answer, Filters, Passage
+from .retrieve import HybridRetriever
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class _State:
+    """One index version and its retriever; swapped as a unit so a reader never mixes versions."""
+
+    snapshot: Snapshot
+    retriever: HybridRetriever
+
+
+class Assistant:
+    """Cheap to construct; the model and index load on first use."""
+
+    def __init__(self, settings: Settings | None = None, **overrides):
+        base = settings or Settings.load()
+        self.settings = base.replace(**overrides) if overrides else base
+        self.embedder = get_embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+        self.store = IndexStore(self.settings.index_dir)
+        self.last_report: IndexReport | None = None
+        self._state: _State | None = None
+        self._lock = threading.RLock()
+        self._generators: dict[str, object] = {}
+
+    def index(self, path: str | Path | None = None, rebuild: bool = False,
+              progress: bool = True) -> IndexReport:
+        """Sync the index with the corpus folder (or `path`); only changed articles are embedded."""
+        corpus = read_corpus(path or self.settings.corpus_dir, self.settings.max_file_mb)
+        chunker = Chunker(self.settings.chunk_tokens, self.settings.chunk_overlap,
+                          self.settings.tokenizer, fits=self.embedder.fits)
+        report = self.store.sync(corpus, self.embedder, chunker, self.settings.embedding_model,
+                                 self.settings.chunker_signature(), rebuild=rebuild, progress=progress)
+        self._activate(self.store.load())
+        self.last_report = report
+        return report
+
+    def _activate(self, snapshot: Snapshot) -> _State:
+        retriever = HybridRetriever(snapshot, self.embedder, self.settings.dedup_threshold)
+        retriever.prepare()
+        state = _State(snapshot, retriever)
+        self._state = state  # one reference swap: concurrent readers keep the version they hold
+        return state
+
+    def _current(self) -> _State:
+        state = self._state
+        if state is not None:
+            return state
+        with self._lock:
+            if self._state is None:
+                if self.settings.auto_index:
+                    report = self.index(progress=sys.stderr.isatty())
+                    for problem in report.problems:
+                        print(f"warning: skipped {problem}", file=sys.stderr)
+                else:
+                    self._activate(self.store.load())
+            return self._state
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._current().snapshot
+
+    def retrieve(self, query: str, k: int | None = None, filters=None) -> list[Passage]:
+        """The top-k passages for a query (hybrid search, duplicates collapsed)."""
+        return self._current().retriever.search(query, k or self.settings.k, Filters.coerce(filters))
+
+    def generator(self, name: str | None = None):
+        name = name or self.settings.generator
+        if name not in self._generators:
+            self._generators[name] = get_generator(name, self.settings, self.embedder)
+        return self._generators[name]
+
+    def ask(self, question: str, history: list[dict] | None = None, generator: str | None = None,
+            k: int | None = None, filters=None) -> Answer:
+        """Answer a question from the corpus, with [n] citations, or abstain."""
+        t0 = time.perf_counter()
+        question, notes = self._check(question)
+        gen = self.generator(generator)
+        filters = Filters.coerce(filters)
+        state = self._current()
+        query = standalone(question, history)
+        t1 = time.perf_counter()
+        qv = self.embedder.embed_cached([query])[0]
+        t2 = time.perf_counter()
+        passages = state.retriever.search(query, k or self.settings.k, filters, query_vector=qv)
+        t3 = time.perf_counter()
+        missing = unknown_anchors(query, state.retriever.vocabulary)
+        if not passages:
+            answer = abstention(question, passages, "no passage matched the filters", gen.name)
+        elif missing:
+            answer = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
+        else:
+            answer = gen.generate(query, passages, history)
+        t4 = time.perf_counter()
+        answer.question, answer.query = question, query
+        answer.notes = notes + answer.notes
+        answer.timings = {"prepare": round(t1 - t0, 4), "embed": round(t2 - t1, 4),
+                          "retrieve": round(t3 - t2, 4), "generate": round(t4 - t3, 4),
+                          "total": round(t4 - t0, 4)}
+        return answer
+
+    def _check(self, question) -> tuple[str, list[str]]:
+        if not isinstance(question, str) or not question.strip():
+            raise QuestionError("The question is empty. Ask something, e.g. "
+                                "\"Where was WTDC-25 held?\"")
+        question = "".join(c for c in question if c.isprintable() or c in "\n\t").strip()
+        limit, notes = self.settings.max_question_chars, []
+        if len(question) > limit:
+            question = question[:limit]
+            notes.append(f"The question was longer than {limit} characters; only the first "
+                         f"{limit} were used.")
+        if not question:
+            raise QuestionError("The question holds no readable characters. Type it as plain text.")
+        return question, notes
+
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    """The shared instance behind the module-level ask(), built on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant()
+        return _default
+
+
+def ask(question: str, history: list[dict] | None = None, generator: str | None = None,
+        k: int | None = None, filters=None) -> Answer:
+    """Answer from the default corpus with the shared Assistant."""
+    return default_assistant().ask(question, history=history, generator=generator, k=k, filters=filters)
+
+
+__all__ = ["Assistant", "ask", "default_assistant", "IndexStoreError"]

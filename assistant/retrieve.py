@@ -1,0 +1,101 @@
+"""Hybrid retrieval: dense (FAISS) + BM25 (bm25s), fused by reciprocal rank, near-duplicates collapsed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .chunk import embed_text
+from .index import Snapshot
+from .records import Filters, Passage
+from .terms import terms
+
+RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
+
+
+class HybridRetriever:
+    """Ranks the chunks of one index snapshot for a query."""
+
+    def __init__(self, snapshot: Snapshot, embedder, dedup_threshold: float = 0.92):
+        self.snapshot, self.embedder = snapshot, embedder
+        self.dedup_threshold = dedup_threshold
+        self._bm25 = None
+        self.vocabulary: set[str] = set()
+
+    def prepare(self) -> None:
+        """Build the BM25 index over chunk texts (seconds for 100k chunks)."""
+        import bm25s
+
+        docs = [terms(embed_text(c)) or ["__empty__"] for c in self.snapshot.chunks]
+        self.vocabulary = {t for d in docs for t in d}
+        bm25 = bm25s.BM25()
+        if docs:
+            bm25.index(docs, show_progress=False)
+        self._bm25 = bm25
+
+    def search(self, query: str, k: int, filters: Filters | None = None,
+               query_vector: np.ndarray | None = None) -> list[Passage]:
+        """Top-k passages for the query; filters apply before ranking."""
+        if self._bm25 is None:
+            self.prepare()
+        chunks = self.snapshot.chunks
+        if not chunks:
+            return []
+        filters = filters or Filters()
+        allowed = None
+        if filters.active():
+            allowed = np.fromiter((filters.admits(c.date, c.source) for c in chunks), bool, len(chunks))
+            if not allowed.any():
+                return []
+        pool = max(k * 8, 40)
+        qv = self.embedder.embed_cached([query])[0] if query_vector is None else query_vector
+        dense = self._dense(qv, pool, allowed)
+        sparse = self._sparse(query, pool, allowed)
+        fused: dict[int, float] = {}
+        for ranking in (dense, sparse):
+            for rank, row in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        order = sorted(fused, key=lambda r: -fused[r])
+        return self._collapse(order, fused, k)
+
+    def _dense(self, qv: np.ndarray, pool: int, allowed) -> list[int]:
+        index = self.snapshot.faiss_index
+        # With a filter, search wider so enough admitted rows survive.
+        n = index.ntotal if allowed is not None else min(pool, index.ntotal)
+        _, ids = index.search(qv.reshape(1, -1).astype(np.float32), n)
+        rows = [int(i) for i in ids[0] if i >= 0]
+        if allowed is not None:
+            rows = [r for r in rows if allowed[r]]
+        return rows[:pool]
+
+    def _sparse(self, query: str, pool: int, allowed) -> list[int]:
+        q = [t for t in terms(query) if t in self.vocabulary]
+        if not q:
+            return []
+        scores = self._bm25.get_scores(q)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        n = min(pool, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        return [int(r) for r in top[np.argsort(-scores[top])] if scores[r] > 0]
+
+    def _collapse(self, order: list[int], fused: dict[int, float], k: int) -> list[Passage]:
+        """Keep the best of each group of near-identical passages (one story, two outlets)."""
+        vectors = self.snapshot.vectors
+        kept: list[int] = []
+        passages: list[Passage] = []
+        for row in order:
+            sims = vectors[kept] @ vectors[row] if kept else np.zeros(0)
+            dup = int(np.argmax(sims)) if len(sims) and sims.max() >= self.dedup_threshold else None
+            c = self.snapshot.chunks[row]
+            if dup is not None:
+                if c.source not in passages[dup].also_in and c.source != passages[dup].source:
+                    passages[dup].also_in.append(c.source)
+                continue
+            if len(kept) >= k:
+                continue
+            kept.append(row)
+            passages.append(Passage(
+                chunk_id=c.id, article_id=c.article_id, source=c.source, title=c.title,
+                date=c.date, url=c.url, heading=c.heading, text=c.text, start=c.start,
+                end=c.end, score=round(fused[row], 6), sentences=list(c.sentences)))
+        return passages

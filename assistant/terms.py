@@ -1,0 +1,31 @@
+"""The one lexical analyzer (lowercase, stopwords, Snowball stems) shared by BM25 and scoring."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+# Words that shape a question but never carry its topic.
+QUESTION_WORDS = {
+    "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "did", "does", "do",
+    "say", "said", "tell", "according", "many", "much", "mention", "mentioned", "name", "named",
+    "describe", "article", "corpus", "report", "reported", "also", "kind", "type", "else",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _tools():
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
+
+
+def terms(text: str, drop_question_words: bool = False) -> list[str]:
+    """Stemmed content terms of a text, in order."""
+    stemmer, stop = _tools()
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
+    if drop_question_words:
+        words = [w for w in words if w not in QUESTION_WORDS]
+    return stemmer.stemWords(words)
