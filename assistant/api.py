@@ -21,6 +21,19 @@ from .retrieve import HybridRetriever
 from .settings import Settings
 
 
+@dataclass
+class Turn:
+    """One question on its way through the pipeline, before the generator writes."""
+
+    question: str
+    query: str
+    generator: object
+    passages: list[Passage]
+    early: Answer | None  # an abstention decided before generation
+    notes: list[str]
+    timings: dict[str, float]
+
+
 @dataclass(frozen=True)
 class _State:
     """One index version and its retriever; swapped as a unit so a reader never mixes versions."""
@@ -92,31 +105,54 @@ class Assistant:
     def ask(self, question: str, history: list[dict] | None = None, generator: str | None = None,
             k: int | None = None, filters=None) -> Answer:
         """Answer a question from the corpus, with [n] citations, or abstain."""
+        turn = self.prepare(question, history, generator, k, filters)
+        t0 = time.perf_counter()
+        answer = turn.early or turn.generator.generate(turn.query, turn.passages, history)
+        if turn.early is None and getattr(turn.generator, "verify", False):
+            from .verify import verify_answer  # LLM output is checked against its passages
+
+            answer = verify_answer(answer, turn.passages, self.embedder, self.settings)
+        return self.finish(turn, answer, time.perf_counter() - t0)
+
+    def prepare(self, question: str, history=None, generator=None, k=None, filters=None) -> Turn:
+        """Everything before generation: checks, follow-up resolution, retrieval, early refusals."""
         t0 = time.perf_counter()
         question, notes = self._check(question)
         gen = self.generator(generator)
         filters = Filters.coerce(filters)
         state = self._current()
-        query = standalone(question, history)
+        condense = getattr(gen, "condense", None)
+        query = condense(question, history) if condense and history else standalone(question, history)
         t1 = time.perf_counter()
         qv = self.embedder.embed_cached([query])[0]
         t2 = time.perf_counter()
         passages = state.retriever.search(query, k or self.settings.k, filters, query_vector=qv)
         t3 = time.perf_counter()
         missing = unknown_anchors(query, state.retriever.vocabulary)
+        early = None
         if not passages:
-            answer = abstention(question, passages, "no passage matched the filters", gen.name)
+            early = abstention(question, passages, "no passage matched the filters", gen.name)
         elif missing:
-            answer = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
-        else:
-            answer = gen.generate(query, passages, history)
-        t4 = time.perf_counter()
-        answer.question, answer.query = question, query
-        answer.notes = notes + answer.notes
-        answer.timings = {"prepare": round(t1 - t0, 4), "embed": round(t2 - t1, 4),
-                          "retrieve": round(t3 - t2, 4), "generate": round(t4 - t3, 4),
-                          "total": round(t4 - t0, 4)}
+            early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
+        timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}
+        return Turn(question, query, gen, passages, early, notes, timings)
+
+    def finish(self, turn: Turn, answer: Answer, generate_seconds: float) -> Answer:
+        """Stamp the question, query, notes and per-stage timings onto the answer."""
+        answer.question, answer.query = turn.question, turn.query
+        answer.notes = turn.notes + answer.notes
+        timings = {**turn.timings, "generate": generate_seconds}
+        timings["total"] = sum(timings.values())
+        answer.timings = {name: round(v, 4) for name, v in timings.items()}
         return answer
+
+    def ask_stream(self, question: str, history: list[dict] | None = None,
+                   generator: str | None = None, k: int | None = None, filters=None):
+        """Yield text deltas (str) as they are produced, then the final verified Answer."""
+        from .stream import ask_stream
+
+        yield from ask_stream(self, question, history=history, generator=generator, k=k,
+                              filters=filters)
 
     def _check(self, question) -> tuple[str, list[str]]:
         if not isinstance(question, str) or not question.strip():

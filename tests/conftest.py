@@ -46,11 +46,10 @@ def _guarded_create(address, *args, **kwargs):
     return _real_create(address, *args, **kwargs)
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Every test fails on a connection to anything but loopback."""
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket, "create_connection", _guarded_create)
+# Installed at import, before any fixture loads a model: the whole run fails on a
+# connection to anything but loopback (servers under test live on 127.0.0.1).
+socket.socket.connect = _guarded_connect
+socket.create_connection = _guarded_create
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,119 @@
+"""The `assistant` command line (click): index, ask, eval. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .errors import AssistantError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AssistantError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Answer questions from a news corpus, offline, with cited passages.
+
+    \b
+    Example:
+      assistant index corpus/
+      assistant ask "Where was WTDC-25 held?"
+    """
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--rebuild", is_flag=True, help="Re-embed every article, even unchanged ones.")
+@click.option("--index-dir", type=click.Path(file_okay=False), help="Where the index lives "
+              "(default: ASSISTANT_INDEX_DIR or embeddings/).")
+def index(path, rebuild, index_dir):
+    """Build or update the index for PATH (default: the corpus folder).
+
+    Only new or changed articles are embedded; removed ones are dropped.
+
+    \b
+    Example:
+      assistant index ~/news --index-dir ~/news-index
+    """
+    from .api import Assistant
+
+    overrides = {"index_dir": index_dir}
+    if path:
+        overrides["corpus_dir"] = path
+    a = Assistant(**overrides)
+    report = a.index(rebuild=rebuild, progress=True)
+    for problem in report.problems:
+        click.echo(f"warning: skipped {problem}", err=True)
+    click.echo(report.summary())
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer's fields as JSON.")
+@click.option("--k", type=click.IntRange(1, 100), help="Passages to retrieve (default 5).")
+@click.option("--generator", help="extractive (default), llamacpp or openai.")
+@click.option("--since", help="Only articles dated on or after this day (YYYY-MM-DD).")
+@click.option("--until", help="Only articles dated on or before this day (YYYY-MM-DD).")
+@click.option("--source", multiple=True, help="Only this corpus file (repeatable; substring match).")
+def ask(question, as_json, k, generator, since, until, source):
+    """Answer QUESTION from the corpus, citing each sentence as [n].
+
+    \b
+    Examples:
+      assistant ask "Where was WTDC-25 held?"
+      assistant ask "Who met the Saudi ambassador?" --since 2025-01-01 --json
+    """
+    from .api import default_assistant
+
+    filters = {"since": since, "until": until, "sources": list(source) or None}
+    answer = default_assistant().ask(question, generator=generator, k=k, filters=filters)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("")
+    seen = set()
+    for c in answer.citations:
+        if c.marker in seen:
+            continue
+        seen.add(c.marker)
+        click.echo(f"[{c.marker}] {c.title} ({c.date or 'undated'}) — {c.source}, chars {c.start}-{c.end}")
+        click.echo(f"    \u201c{c.quote}\u201d")
+    for note in answer.notes:
+        if not note.startswith("abstained"):
+            click.echo(f"note: {note}", err=True)
+
+
+def _lazy(name: str, target: str) -> None:
+    """Register a subcommand that lives in an optional module, imported only when used."""
+
+    @main.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                          "help_option_names": []}, add_help_option=False)
+    @click.pass_context
+    def _proxy(ctx):
+        import importlib
+
+        module, attr = target.split(":")
+        try:
+            command = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            raise AssistantError(f"The '{name}' command is unavailable ({exc}).") from None
+        command.main(ctx.args, prog_name=f"assistant {name}", standalone_mode=True)
+
+    _proxy.help = f"(see: assistant {name} --help)"
+
+
+_lazy("eval", "assistant.evaluation.cli:eval_command")
