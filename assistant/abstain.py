@@ -19,8 +19,10 @@ _NOT_ANCHORS = {"What", "Who", "Whom", "Whose", "When", "Where", "Which", "Why",
 def unknown_anchors(question: str, vocabulary: set[str]) -> list[str]:
     """Names and numbers in the question that no indexed chunk contains."""
     missing = []
-    for word in _ANCHOR.findall(question):
-        if word in _NOT_ANCHORS:
+    for m in _ANCHOR.finditer(question):
+        word = m.group()
+        # The first word is capitalized by grammar, not because it names something.
+        if word in _NOT_ANCHORS or not question[:m.start()].strip():
             continue
         stems = terms(word)
         if stems and not any(_known(s, vocabulary) for s in stems):

@@ -12,6 +12,7 @@ _PRONOUN = re.compile(
 _ELLIPTIC = re.compile(r"^\s*(and|what about|how about|and what about|what of)\b\s*(.*?)\??\s*$", re.I)
 # Proper-noun runs ("Sid Ali Zerrouki", "Saudi Arabia"), skipping sentence-initial question words.
 _ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:bin|al|of|the)?\s*[A-Z][\w'-]*)*")
+CONTEXT_OPEN = "(context: "
 _SKIP = {"What", "Who", "When", "Where", "Which", "Why", "How", "Did", "Does", "Do", "The", "In",
          "And", "Is", "Was", "Tell", "He", "She", "They", "It", "This", "That", "During", "For"}
 
@@ -38,8 +39,14 @@ def standalone(question: str, history: list[dict] | None) -> str:
     if last_a.startswith("The corpus does not say"):
         last_a = ""
     names = _entities(last_q) + _entities(last_a.split(". ")[0])
-    context = " ".join(dict.fromkeys(names))
-    return f"{question} ({context})" if context else f"{question} ({last_q})"
+    context = "; ".join(dict.fromkeys(names)) or last_q
+    return f"{question} {CONTEXT_OPEN}{context})"
+
+
+def split_context(query: str) -> tuple[str, str]:
+    """(question, context) of a query made by standalone(); context is '' for plain questions."""
+    head, sep, tail = query.rpartition(CONTEXT_OPEN)
+    return (head.strip(), tail.rstrip(")")) if sep else (query, "")
 
 
 def _entities(text: str) -> list[str]:

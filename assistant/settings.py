@@ -29,7 +29,7 @@ class Settings:
     # Passages whose embeddings are this similar are collapsed into one (001/002 duplicates).
     dedup_threshold: float = 0.92
     # Extractive answers below this support score abstain instead of quoting loosely.
-    abstain_threshold: float = 0.45
+    abstain_threshold: float = 0.40
     auto_index: bool = True
     max_file_mb: float = 64.0
     max_question_chars: int = 2000
@@ -42,7 +42,14 @@ class Settings:
     openai_model: str = "local"
     openai_api_key_env: str = "OPENAI_API_KEY"
     request_timeout: float = 60.0
+    request_retries: int = 2  # re-sends after a failed connection or a 429/5xx, with backoff
+    llm_threads: int = 0  # llama.cpp CPU threads; 0 = every core
     prompts_dir: Path = PROJECT_ROOT / "prompts"
+    # Citation check for LLM answers (assistant.verify): a cited passage supports a sentence
+    # when it holds this share of the sentence's terms AND its closest sentence is this similar.
+    verify_lexical: float = 0.6
+    verify_dense: float = 0.5
+    verify_unsupported: str = "drop"  # or "flag": keep the sentence, uncited, marked (unsupported)
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -80,6 +87,12 @@ class Settings:
             )
         if self.k < 1:
             raise ConfigError(f"k={self.k} must be at least 1.")
+        if self.verify_unsupported not in ("drop", "flag"):
+            raise ConfigError(f"verify_unsupported={self.verify_unsupported!r} must be 'drop' or "
+                              "'flag' (ASSISTANT_VERIFY_UNSUPPORTED).")
+        if self.request_timeout <= 0 or self.request_retries < 0:
+            raise ConfigError("request_timeout must be > 0 and request_retries >= 0 "
+                              "(ASSISTANT_REQUEST_TIMEOUT, ASSISTANT_REQUEST_RETRIES).")
 
     def chunker_signature(self) -> dict:
         """What a built index depends on besides the model (a change forces a rebuild)."""

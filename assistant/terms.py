@@ -29,3 +29,22 @@ def terms(text: str, drop_question_words: bool = False) -> list[str]:
     if drop_question_words:
         words = [w for w in words if w not in QUESTION_WORDS]
     return stemmer.stemWords(words)
+
+
+def related(a: str, b: str) -> bool:
+    """Two stems that are forms of one word ("oman"/"omani", "iran"/"iranian")."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4:
+        return False
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n >= max(4, min(len(a), len(b)) - 1)
+
+
+def covered(term: str, pool: set[str]) -> bool:
+    """Whether a stem, or a form of it, occurs in a set of stems."""
+    return term in pool or any(related(term, t) for t in pool)

@@ -21,6 +21,8 @@ class Generator(Protocol):
 # name -> "module:Class"; modules import lazily so a missing extra only matters when chosen.
 GENERATORS = {
     "extractive": "assistant.generators.extractive:ExtractiveGenerator",
+    "llamacpp": "assistant.generators.llamacpp:LlamaCppGenerator",
+    "openai": "assistant.generators.openai_compat:OpenAIGenerator",
 }
 
 

@@ -10,23 +10,116 @@ import numpy as np
 
 from ..abstain import abstention
 from ..citations import format_marker
+from ..followup import split_context
 from ..records import Answer, Citation, Passage
-from ..terms import terms
+from ..terms import covered, terms
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
+class _Amount:
+    """A count or amount; not an ordinal ("19th"), a year, a day of a month or a name ("WTDC-25")."""
+
+    _NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*(?![\w-])")
+    _WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
+                        r"thousands?|millions?|billions?)\b", re.I)
+    _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*$")
+
+    def search(self, text: str) -> bool:
+        for m in self._NUMBER.finditer(text):
+            year = re.fullmatch(r"(19|20)\d\d", m.group())
+            if not year and not self._AFTER_MONTH.search(text[:m.start()]):
+                return True
+        return bool(self._WORDS.search(text))
+
+
 _ANSWER_TYPES = [  # (question pattern, evidence the answering sentence should hold)
-    (re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when)\b", re.I),
+    (re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when|dates?)\b", re.I),
      re.compile(rf"\b({_MONTHS}|(19|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
     (re.compile(r"\b(how (many|much|large|big|long)|what (percent|percentage|share|number|amount|level))\b", re.I),
-     re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", re.I)),
-    (re.compile(r"\b(who|whom|whose)\b", re.I),
-     re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")),
+     _Amount()),
     (re.compile(r"\bwhere\b", re.I),
      re.compile(r"\b(in|at|from|to) [A-Z][a-z]+")),
 ]
+_WHO = re.compile(r"\b(who|whom|whose)\b|\bname of\b|^what is the name\b", re.I)
+_NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")
 # A dateline opens many wire stories ("TEHRAN –The ..."); it is not part of the answer.
 _DATELINE = re.compile(r"^[A-Z][A-Z ]{2,}\s*[–—-]\s*|^[A-Z][a-z]+:\s+")
 MAX_SENTENCES = 3
+RECHECK = 12
+# Words that narrow a question to a fact the corpus may lack ("the next forum", "the
+# current share"): a sentence without them answers a different question.
+_QUALIFIERS = {"next", "current", "currently", "last", "previous", "before", "after", "first",
+               "future", "upcoming", "total", "exact", "budget", "cost", "population", "founded"}
+_FOCUS = [
+    re.compile(r"^(?:what|which)\s+(?:is|was|are|were)\s+the\s+((?:[\w-]+\s+){0,2}?[\w-]+)\s+"
+               r"(?:of|for|in|on|between|that|did|does|do|to|behind|at|with)\b"),
+    re.compile(r"^how\s+(?:many|much)\s+(?!(?:have|has|had|did|does|do|is|was|are|were|will|should)\b)([\w-]+)"),
+    re.compile(r"^(?:which|what)\s+((?:[\w-]+\s+)?[\w-]+)\s+(?:will|would|did|does|do|is|are|was|were|has|have|had|can|could|should)\b"),
+]
+# Heads that name the kind of answer rather than its content ("what event", "which area").
+_GENERIC = {"kind", "type", "sort", "event", "thing", "things", "word", "words", "area", "areas",
+            "field", "fields", "topic", "topics", "subject", "subjects", "role", "step", "steps",
+            "name", "date", "dates", "day", "year", "month", "number", "amount", "city", "country",
+            "countries", "place", "person", "people", "group", "groups", "way", "ways", "main"}
+
+
+class _Checks:
+    """Penalties for sentences that miss what the question pins down."""
+
+    def __init__(self, question: str, embedder, context: str = ""):
+        self.embedder = embedder
+        self.context = [t for name in context.split("; ") if (t := terms(name))]
+        self.q_terms = set(terms(question))
+        self.anchors = [terms(a) for a in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][\w-]*[A-Za-z]", question)
+                        if a not in _NOT_ANCHORS]
+        self.anchors = [a[0] for a in self.anchors if a]
+        lowered = question.lower().strip()
+        focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
+        self.focus = [t for words in focus for t in terms(" ".join(
+            w for w in words[-2:] if w not in _GENERIC), True)]
+        # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
+        self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
+        self.wanted = [ev for pattern, ev in _ANSWER_TYPES if pattern.search(question)]
+        self.who = bool(_WHO.search(question))
+
+    def factor(self, text: str, sent: set[str], context: set[str]) -> float:
+        f = 1.0
+        # A name the question is about must appear near the answer (sentence or its passage).
+        f *= 0.75 ** sum(not covered(a, sent | context) for a in self.anchors)
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        f *= 0.65 ** sum(q not in words for q in self.qualifiers)
+        if self.context:
+            # The sentence names someone from the earlier turn: the pronoun most likely
+            # points there. Only the story mentioning them: it is about something else.
+            named = lambda pool: any(all(covered(t, pool) for t in name) for name in self.context)
+            f *= 1.0 if named(sent) else 0.9 if named(context) else 0.75
+        missing = [t for t in self.focus if not covered(t, sent)]
+        if missing and not self._close(missing, sent):
+            f *= 0.8
+        if self.wanted and not any(ev.search(text) for ev in self.wanted):
+            f *= 0.6
+        elif self.who and not self._new_name(text):
+            f *= 0.7
+        return f
+
+    def _new_name(self, text: str) -> bool:
+        """A 'who' answer names someone the question did not."""
+        return any(not any(covered(t, self.q_terms) for t in terms(m.group()))
+                   for m in _NAME.finditer(text))
+
+    def _close(self, words: list[str], sent: set[str]) -> bool:
+        """A paraphrase still counts: some sentence word means nearly the same."""
+        if not sent:
+            return False
+        sent_list = sorted(sent)
+        vecs = self.embedder.embed_cached(words + sent_list)
+        sims = vecs[: len(words)] @ vecs[len(words):].T
+        return bool((sims.max(axis=1) >= 0.6).all())
+
+
+_NOT_ANCHORS = {"What", "Who", "Whom", "Whose", "When", "Where", "Which", "Why", "How", "Did",
+                "Does", "Do", "Is", "Are", "Was", "Were", "Has", "Have", "Had", "Can", "Could",
+                "Will", "Would", "Should", "And", "The", "In", "On", "At", "Of", "For", "Tell",
+                "Name", "List", "Give", "Describe", "According", "Besides", "Apart", "Beyond"}
 
 
 @dataclass
@@ -63,18 +156,26 @@ class ExtractiveGenerator:
         if not cands:
             return []
         qv = self.embedder.embed_cached([question])[0]
-        sv = self.embedder.embed_cached([c.text for c in cands])
-        dense = sv @ qv
+        dense = self.embedder.embed_cached([c.text for c in cands]) @ qv
+        # A follow-up carries names from earlier turns: they pick the story, not the sentence.
+        question, context = split_context(question)
         q_terms = set(terms(question, drop_question_words=True))
         sent_terms = [set(terms(c.text)) for c in cands]
         # Local IDF over the candidate sentences: a query term found everywhere says little.
-        weight = {t: math.log(1 + len(cands) / (1 + sum(t in s for s in sent_terms))) for t in q_terms}
+        weight = {t: math.log(1 + len(cands) / (1 + sum(covered(t, s) for s in sent_terms)))
+                  for t in q_terms}
         total = sum(weight.values()) or 1.0
-        wanted = [ev for pattern, ev in _ANSWER_TYPES if pattern.search(question)]
         for c, d, st in zip(cands, dense, sent_terms):
-            lexical = sum(w for t, w in weight.items() if t in st) / total
-            typed = 0.08 if wanted and any(ev.search(c.text) for ev in wanted) else 0.0
-            c.score = float(np.clip(0.6 * d + 0.4 * lexical + typed + 0.04 / (1 + c.passage), 0, 1))
+            lexical = sum(w for t, w in weight.items() if covered(t, st)) / total
+            c.score = 0.6 * float(d) + 0.4 * lexical + 0.04 / (1 + c.passage)
+        cands.sort(key=lambda c: -c.score)
+        # The checks below are costlier, so only the leading candidates get them.
+        checks = _Checks(question, self.embedder, context)
+        contexts = _contexts(passages)
+        for c in cands[:RECHECK]:
+            c.score *= checks.factor(c.text, set(terms(c.text)), contexts[c.passage])
+        for c in cands:
+            c.score = float(np.clip(c.score, 0.0, 1.0))
         return sorted(cands, key=lambda c: -c.score)
 
     def _select(self, cands: list[_Candidate], best: float) -> list[_Candidate]:
@@ -87,6 +188,15 @@ class ExtractiveGenerator:
             if max(float(vecs[id(c)] @ vecs[id(o)]) for o in chosen) < 0.8:
                 chosen.append(c)
         return chosen
+
+
+def _contexts(passages: list[Passage]) -> list[set[str]]:
+    """Terms of each passage's story: every retrieved passage of its article and section."""
+    story: dict[tuple, set[str]] = {}
+    for p in passages:
+        key = (p.article_id, p.heading)
+        story.setdefault(key, set(terms(f"{p.title} {p.heading or ''}"))).update(terms(p.text))
+    return [story[(p.article_id, p.heading)] for p in passages]
 
 
 def _sentences(p: Passage):

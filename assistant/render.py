@@ -1,0 +1,174 @@
+"""Pure functions that turn an Answer into escaped HTML for the chat and its sources panel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape
+
+from .citations import MARKER
+from .records import Answer, Citation, Passage
+
+# Every fragment here is one line with no blank line: the chat renders messages as Markdown,
+# and CommonMark passes a block that starts with <div> through untouched only until the
+# first blank line. One line also keeps Markdown from reading `*`, `_` or `#` in corpus text.
+
+
+def anchor(turn: int, marker: int) -> str:
+    """The element id of one cited source in the panel; `turn` keeps ids unique per chat."""
+    return f"ca-src-{turn}-{marker}"
+
+
+def question_html(question: str) -> str:
+    """The user's question as literal text."""
+    return f'<div class="ca-question">{_lines(question)}</div>'
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The answer with [n] markers as footnote links to the sources panel, then notes and timings."""
+    titles = {c.marker: c.title for c in answer.citations}
+    parts, pos = [], 0
+    for m in MARKER.finditer(answer.text):
+        parts.append(_lines(answer.text[pos:m.start()]))
+        n = int(m.group(1))
+        title = escape(titles.get(n) or "source", quote=True)
+        parts.append(f'<sup class="ca-fn"><a href="#{anchor(turn, n)}" title="{title}">'
+                     f"[{n}]</a></sup>")
+        pos = m.end()
+    parts.append(_lines(answer.text[pos:]))
+    kind = "ca-answer ca-abstained" if answer.abstained else "ca-answer"
+    label = '<div class="ca-label">Not in the corpus</div>' if answer.abstained else ""
+    notes = "".join(f'<div class="ca-note">{_lines(n)}</div>' for n in answer.notes
+                    if not n.startswith("abstained"))
+    return f'<div class="{kind}">{label}<div class="ca-text">{"".join(parts)}</div>' \
+           f"{notes}{timings_html(answer)}</div>"
+
+
+def partial_html(text: str) -> str:
+    """Text still streaming in: escaped, markers shown but not yet linked."""
+    body = MARKER.sub(lambda m: f'<sup class="ca-fn">[{m.group(1)}]</sup>', escape(text))
+    return f'<div class="ca-answer ca-streaming"><div class="ca-text">' \
+           f'{body.replace(chr(10), "<br>")}<span class="ca-cursor">\u258d</span></div></div>'
+
+
+def timings_html(answer: Answer) -> str:
+    """One small line: generator, total time and the slowest stages."""
+    t = answer.timings
+    if not t:
+        return ""
+    stages = " · ".join(f"{escape(k)} {_secs(v)}" for k, v in t.items() if k != "total")
+    total = _secs(t.get("total", sum(t.values())))
+    return f'<div class="ca-meta">{escape(answer.generator)} · {total} ({stages})</div>'
+
+
+def error_html(message: str) -> str:
+    """A problem shown as a chat message (never a traceback)."""
+    return f'<div class="ca-error"><b>Problem:</b> {_lines(message)}</div>'
+
+
+def notice_html(lines: Iterable[str]) -> str:
+    """An informational chat message, one escaped line each (e.g. upload results)."""
+    body = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f'<div class="ca-notice"><ul>{body}</ul></div>'
+
+
+def sources_placeholder(message: str = "Ask a question: the articles its answer cites "
+                                          "appear here, with the quoted words highlighted.") -> str:
+    """The panel before any answer, or while one is being prepared."""
+    return f'<div class="ca-sources ca-empty">{escape(message)}</div>'
+
+
+def sources_html(answer: Answer, turn: int) -> str:
+    """Cited articles with their quotes highlighted, then uncited passages folded away."""
+    by_marker: dict[int, list[Citation]] = {}
+    for c in answer.citations:
+        by_marker.setdefault(c.marker, []).append(c)
+    head = f'<div class="ca-sources-head">Sources for \u201c{escape(answer.question)}\u201d</div>'
+    if answer.abstained:
+        cards = ['<div class="ca-none">No passage supports an answer, so nothing is cited. '
+                 "The closest passages found are listed below.</div>"]
+    elif not by_marker:
+        cards = ['<div class="ca-none">This answer cites no source.</div>']
+    else:
+        cards = [_card(answer, n, cites, turn) for n, cites in sorted(by_marker.items())]
+    cited = {c.passage for c in answer.citations}
+    rest = [(i, p) for i, p in enumerate(answer.passages) if i not in cited]
+    folded = ""
+    if rest:
+        items = "".join(_uncited(p) for _, p in rest)
+        folded = (f'<details class="ca-uncited"><summary>Retrieved but not cited ({len(rest)})'
+                  f"</summary>{items}</details>")
+    return f'<div class="ca-sources">{head}{"".join(cards)}{folded}</div>'
+
+
+def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Escape `text` and wrap each (start, end) span in <mark>; overlapping spans merge."""
+    merged: list[list[int]] = []
+    for s, e in sorted((max(0, s), min(len(text), e)) for s, e in spans):
+        if e <= s:
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    out, pos = [], 0
+    for s, e in merged:
+        out += [escape(text[pos:s]), "<mark>", escape(text[s:e]), "</mark>"]
+        pos = e
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def quote_span(passage: Passage, citation: Citation) -> tuple[int, int] | None:
+    """Where the citation's quote lies inside the passage text, or None if it is not there."""
+    s, e = citation.start - passage.start, citation.end - passage.start
+    # Offsets point into the article; trust them only when they land on the quoted words.
+    if 0 <= s < e <= len(passage.text) and passage.text[s:e] == citation.quote:
+        return s, e
+    found = passage.text.find(citation.quote) if citation.quote else -1
+    return (found, found + len(citation.quote)) if found >= 0 else None
+
+
+def _card(answer: Answer, n: int, cites: list[Citation], turn: int) -> str:
+    first = cites[0]
+    passage = answer.passages[first.passage] if 0 <= first.passage < len(answer.passages) else None
+    spans = [quote_span(passage, c) for c in cites if passage] if passage else []
+    if passage and all(spans):
+        body = f'<div class="ca-passage">{highlight(passage.text, spans)}</div>'
+    else:  # the quote is not inside a passage we hold: show the quote alone, still marked
+        body = "".join(f'<div class="ca-passage"><mark>{escape(c.quote)}</mark></div>' for c in cites)
+    heading = passage.heading if passage else None
+    also = passage.also_in if passage else []
+    extra = "".join([
+        f'<div class="ca-heading">Section: {escape(heading)}</div>' if heading else "",
+        f'<div class="ca-also">Also in: {escape(", ".join(also))}</div>' if also else "",
+    ])
+    span = ", ".join(f"{c.start}\u2013{c.end}" for c in cites)
+    return (f'<details class="ca-source" id="{anchor(turn, n)}" open>'
+            f'<summary><span class="ca-n">[{n}]</span> <span class="ca-title">{escape(first.title)}'
+            f"</span></summary>{_meta(first.date, first.source, first.url, f'chars {span}')}"
+            f"{extra}{body}</details>")
+
+
+def _uncited(p: Passage) -> str:
+    score = f"score {p.score:.3f}"
+    return (f'<div class="ca-passage-card"><div class="ca-title">{escape(p.title)}</div>'
+            f'{_meta(p.date, p.source, p.url, score)}<div class="ca-passage">{escape(p.text)}'
+            f"</div></div>")
+
+
+def _meta(date: str | None, source: str, url: str | None, tail: str) -> str:
+    link = ""
+    # Only web links become clickable; a javascript: or data: URL from an article stays text.
+    if url and url.lower().startswith(("https://", "http://")):
+        link = (f' · <a href="{escape(url, quote=True)}" target="_blank" '
+                f'rel="noopener noreferrer nofollow">original</a>')
+    return (f'<div class="ca-meta">{escape(date or "undated")} · <code>{escape(source)}</code>'
+            f" · {escape(tail)}{link}</div>")
+
+
+def _lines(text: str) -> str:
+    return escape(text).replace("\n", "<br>")
+
+
+def _secs(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
