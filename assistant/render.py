@@ -74,7 +74,8 @@ def notice_html(lines: Iterable[str]) -> str:
 def sources_placeholder(message: str = "Ask a question: the articles its answer cites "
                                           "appear here, with the quoted words highlighted.") -> str:
     """The panel before any answer, or while one is being prepared."""
-    return f'<div class="ca-sources ca-empty">{escape(message)}</div>'
+    return f'<div class="ca-sources"><div class="ca-panel-title">Sources</div>' \
+           f'<div class="ca-empty">{escape(message)}</div></div>'
 
 
 def sources_html(answer: Answer, turn: int) -> str:
@@ -82,7 +83,8 @@ def sources_html(answer: Answer, turn: int) -> str:
     by_marker: dict[int, list[Citation]] = {}
     for c in answer.citations:
         by_marker.setdefault(c.marker, []).append(c)
-    head = f'<div class="ca-sources-head">Sources for \u201c{escape(answer.question)}\u201d</div>'
+    head = (f'<div class="ca-panel-title">Sources</div><div class="ca-sources-head">for '
+            f'\u201c{escape(answer.question)}\u201d</div>')
     if answer.abstained:
         cards = ['<div class="ca-none">No passage supports an answer, so nothing is cited. '
                  "The closest passages found are listed below.</div>"]
@@ -172,3 +174,39 @@ def _lines(text: str) -> str:
 
 def _secs(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+# The styles for the classes above; the app passes this to Gradio, which scopes nothing, so
+# every selector carries the ca- prefix. Colors use Gradio's theme variables (dark mode too).
+CSS = """
+.ca-answer, .ca-question { line-height: 1.55; }
+.ca-fn a, .ca-fn { text-decoration: none; font-weight: 600; font-size: .78em; }
+.ca-fn a { padding: 0 .2em; border-radius: 4px; background: var(--color-accent-soft);
+  color: var(--color-accent); cursor: pointer; }
+.ca-meta { font-size: .8em; color: var(--body-text-color-subdued); margin-top: .35em; }
+.ca-note { font-size: .85em; font-style: italic; margin-top: .35em; }
+.ca-label { font-size: .75em; font-weight: 700; text-transform: uppercase; letter-spacing: .04em;
+  color: #b45309; margin-bottom: .2em; }
+.ca-abstained { border-left: 3px solid #d97706; padding-left: .6em; }
+.ca-error { border-left: 3px solid var(--error-border-color, #dc2626); padding-left: .6em;
+  color: var(--error-text-color, #b91c1c); }
+.ca-notice ul { margin: 0; padding-left: 1.1em; }
+.ca-cursor { animation: ca-blink 1s steps(1) infinite; opacity: .6; }
+@keyframes ca-blink { 50% { opacity: 0; } }
+#ca-panel .ca-sources { max-height: 70vh; overflow-y: auto; padding: .25em .5em .5em 0; }
+.ca-empty { color: var(--body-text-color-subdued); padding: 1em .5em; }
+.ca-panel-title { font-size: 1.1em; font-weight: 700; }
+.ca-sources-head { color: var(--body-text-color-subdued); margin: 0 0 .6em; }
+.ca-none { color: var(--body-text-color-subdued); margin-bottom: .6em; }
+.ca-source, .ca-uncited, .ca-passage-card { border: 1px solid var(--border-color-primary);
+  border-radius: 8px; padding: .5em .75em; margin-bottom: .6em;
+  background: var(--block-background-fill); }
+.ca-source summary, .ca-uncited summary { cursor: pointer; font-weight: 600; }
+.ca-n { color: var(--color-accent); }
+.ca-passage { white-space: pre-wrap; font-size: .9em; margin-top: .4em; line-height: 1.5; }
+.ca-passage mark { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
+.ca-heading, .ca-also { font-size: .8em; color: var(--body-text-color-subdued); }
+.ca-passage-card { margin: .5em 0 0; }
+.ca-flash { animation: ca-flash 1.6s ease-out; }
+@keyframes ca-flash { 0% { box-shadow: 0 0 0 3px var(--color-accent); } 100% { box-shadow: none; } }
+"""

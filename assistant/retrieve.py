@@ -10,6 +10,9 @@ from .records import Filters, Passage
 from .terms import terms
 
 RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
+# Two outlets retelling one event share most of their names and terms; topical neighbours
+# (same ministry, another meeting) are as close in embedding space but share far fewer.
+DUP_TERM_OVERLAP = 0.4
 
 
 class HybridRetriever:
@@ -19,6 +22,7 @@ class HybridRetriever:
         self.snapshot, self.embedder = snapshot, embedder
         self.dedup_threshold = dedup_threshold
         self._bm25 = None
+        self._terms: list[set[str]] = []
         self.vocabulary: set[str] = set()
 
     def prepare(self) -> None:
@@ -26,6 +30,7 @@ class HybridRetriever:
         import bm25s
 
         docs = [terms(embed_text(c)) or ["__empty__"] for c in self.snapshot.chunks]
+        self._terms = [set(d) for d in docs]
         self.vocabulary = {t for d in docs for t in d}
         bm25 = bm25s.BM25()
         if docs:
@@ -80,15 +85,13 @@ class HybridRetriever:
 
     def _collapse(self, order: list[int], fused: dict[int, float], k: int) -> list[Passage]:
         """Keep the best of each group of near-identical passages (one story, two outlets)."""
-        vectors = self.snapshot.vectors
         kept: list[int] = []
         passages: list[Passage] = []
         for row in order:
-            sims = vectors[kept] @ vectors[row] if kept else np.zeros(0)
-            dup = int(np.argmax(sims)) if len(sims) and sims.max() >= self.dedup_threshold else None
             c = self.snapshot.chunks[row]
+            dup = next((i for i, other in enumerate(kept) if self._duplicates(row, other)), None)
             if dup is not None:
-                if c.source not in passages[dup].also_in and c.source != passages[dup].source:
+                if c.source != passages[dup].source and c.source not in passages[dup].also_in:
                     passages[dup].also_in.append(c.source)
                 continue
             if len(kept) >= k:
@@ -99,3 +102,12 @@ class HybridRetriever:
                 date=c.date, url=c.url, heading=c.heading, text=c.text, start=c.start,
                 end=c.end, score=round(fused[row], 6), sentences=list(c.sentences)))
         return passages
+
+    def _duplicates(self, a: int, b: int) -> bool:
+        chunks, vectors = self.snapshot.chunks, self.snapshot.vectors
+        if chunks[a].article_id == chunks[b].article_id:
+            return False
+        if float(vectors[a] @ vectors[b]) < self.dedup_threshold:
+            return False
+        ta, tb = self._terms[a], self._terms[b]
+        return len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP

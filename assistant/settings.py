@@ -27,7 +27,7 @@ class Settings:
     generator: str = "extractive"
     k: int = 5
     # Passages whose embeddings are this similar are collapsed into one (001/002 duplicates).
-    dedup_threshold: float = 0.92
+    dedup_threshold: float = 0.85
     # Extractive answers below this support score abstain instead of quoting loosely.
     abstain_threshold: float = 0.40
     auto_index: bool = True

@@ -31,7 +31,7 @@ def _assistant(corpus: Path | None, index_dir: Path | None):
 
     settings = Settings.load()
     if corpus is None:
-        return Assistant(settings, index_dir=index_dir)
+        return Assistant(settings, **({"index_dir": index_dir} if index_dir else {}))
     index_dir = index_dir or cache_index_dir(corpus, settings.embedding_model)
     if Path(index_dir).resolve() == Path(settings.index_dir).resolve():
         raise ConfigError(f"{index_dir} is the default index; evaluating {corpus} there would replace "
