@@ -6,15 +6,20 @@ import re
 
 from .citations import strip_markers
 
+CONTEXT_OPEN = "(context: "
+_PERSONAL = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
 _PRONOUN = re.compile(
     r"\b(he|she|him|his|her|hers|they|them|their|theirs|it|its|this|that|these|those|there|"
     r"the two|both)\b", re.I)
-_ELLIPTIC = re.compile(r"^\s*(and|what about|how about|and what about|what of)\b\s*(.*?)\??\s*$", re.I)
-# Proper-noun runs ("Sid Ali Zerrouki", "Saudi Arabia"), skipping sentence-initial question words.
+_ELLIPTIC = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.*?)\??\s*$|^\s*and\s+(.*?)\??\s*$", re.I)
+# Proper-noun runs ("Sid Ali Zerrouki", "Saudi Arabia"); particles may sit inside a name.
 _ENTITY = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:bin|al|of|the)?\s*[A-Z][\w'-]*)*")
-CONTEXT_OPEN = "(context: "
 _SKIP = {"What", "Who", "When", "Where", "Which", "Why", "How", "Did", "Does", "Do", "The", "In",
-         "And", "Is", "Was", "Tell", "He", "She", "They", "It", "This", "That", "During", "For"}
+         "And", "Is", "Was", "Tell", "He", "She", "They", "It", "This", "That", "During", "For",
+         "On", "At", "Of", "A", "An", "Minister", "Ministry", "Ambassador", "Secretary", "General",
+         "Information", "Communication", "Communications", "Technology", "ICT", "Post", "Cabinet",
+         "Telecommunications", "President", "Head", "Earlier", "Referring", "Holding", "According"}
+_DEMONYM = re.compile(r"(?:an|ese|ish|[qn]i)$")  # Algerian, Kenyan, Chinese, Iraqi, Omani
 
 
 def is_followup(question: str, history: list[dict] | None) -> bool:
@@ -28,17 +33,18 @@ def standalone(question: str, history: list[dict] | None) -> str:
     """The question rewritten to stand alone, using names from the last exchange."""
     if not is_followup(question, history):
         return question
-    users = [m["content"] for m in history if m.get("role") == "user"]
-    last_q = users[-1]
+    last_q = [m["content"] for m in history if m.get("role") == "user"][-1]
     elliptic = _ELLIPTIC.match(question)
-    if elliptic and elliptic.group(2) and not _PRONOUN.search(question):
-        # "What about Kenya?" -> the previous question, with the new subject added.
-        return f"{last_q} {elliptic.group(2)}"
+    if elliptic and not _PRONOUN.search(question):
+        return _substitute(last_q, (elliptic.group(1) or elliptic.group(2) or "").strip())
     last_a = next((strip_markers(m["content"]) for m in reversed(history)
                    if m.get("role") == "assistant"), "")
     if last_a.startswith("The corpus does not say"):
         last_a = ""
-    names = _entities(last_q) + _entities(last_a.split(". ")[0])
+    asked = _entities(last_q)
+    # "he"/"she" most likely points at the person the last answer introduced.
+    introduced = [e for e in _entities(last_a) if not _mentioned(e, last_q)]
+    names = introduced + asked if _PERSONAL.search(question) else asked + introduced
     context = "; ".join(dict.fromkeys(names)) or last_q
     return f"{question} {CONTEXT_OPEN}{context})"
 
@@ -49,10 +55,26 @@ def split_context(query: str) -> tuple[str, str]:
     return (head.strip(), tail.rstrip(")")) if sep else (query, "")
 
 
+def _substitute(last_q: str, subject: str) -> str:
+    """'What about the Kenyan one?' after a question on 'the Algerian minister': swap the name."""
+    subject = re.sub(r"^(the|a|an)\s+|\s+(one|ones)$", "", subject, flags=re.I).strip()
+    new = [w for w in subject.split() if w[:1].isupper()]
+    for word in new:
+        kind = bool(_DEMONYM.search(word))
+        old = [w for e in _entities(last_q) for w in e.split() if bool(_DEMONYM.search(w)) == kind]
+        if old:
+            return re.sub(rf"\b{re.escape(old[-1])}\b", word, last_q)
+    return f"{last_q} {subject}".strip()
+
+
 def _entities(text: str) -> list[str]:
     out = []
     for m in _ENTITY.finditer(text):
-        words = [w for w in m.group().split() if w not in _SKIP]
+        words = [w for w in m.group().split() if w not in _SKIP and w.lower() not in ("of", "the", "bin", "al")]
         if words:
             out.append(" ".join(words))
     return out
+
+
+def _mentioned(entity: str, text: str) -> bool:
+    return any(re.search(rf"\b{re.escape(w)}\b", text) for w in entity.split())

@@ -29,7 +29,7 @@ class Settings:
     # Passages whose embeddings are this similar are collapsed into one (001/002 duplicates).
     dedup_threshold: float = 0.85
     # Extractive answers below this support score abstain instead of quoting loosely.
-    abstain_threshold: float = 0.40
+    abstain_threshold: float = 0.36
     auto_index: bool = True
     max_file_mb: float = 64.0
     max_question_chars: int = 2000
@@ -48,7 +48,7 @@ class Settings:
     # Citation check for LLM answers (assistant.verify): a cited passage supports a sentence
     # when it holds this share of the sentence's terms AND its closest sentence is this similar.
     verify_lexical: float = 0.6
-    verify_dense: float = 0.5
+    verify_dense: float = 0.4
     verify_unsupported: str = "drop"  # or "flag": keep the sentence, uncited, marked (unsupported)
 
     @classmethod

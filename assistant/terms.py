@@ -11,6 +11,7 @@ QUESTION_WORDS = {
     "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "did", "does", "do",
     "say", "said", "tell", "according", "many", "much", "mention", "mentioned", "name", "named",
     "describe", "article", "corpus", "report", "reported", "also", "kind", "type", "else",
+    "he", "she", "him", "his", "her", "hers", "they", "them", "their", "it", "its",
 }
 
 
@@ -22,10 +23,19 @@ def _tools():
     return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
 
 
+# Irregular forms the Snowball stemmer leaves apart from their base word.
+_IRREGULAR = {"met": "meet", "said": "say", "says": "say", "held": "hold", "led": "lead",
+              "made": "make", "took": "take", "taken": "take", "gave": "give", "given": "give",
+              "told": "tell", "went": "go", "gone": "go", "began": "begin", "begun": "begin",
+              "brought": "bring", "sought": "seek", "thought": "think", "wrote": "write",
+              "written": "write", "spoke": "speak", "spoken": "speak", "chose": "choose",
+              "chosen": "choose", "signed": "sign", "inked": "sign", "became": "become"}
+
+
 def terms(text: str, drop_question_words: bool = False) -> list[str]:
     """Stemmed content terms of a text, in order."""
     stemmer, stop = _tools()
-    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
+    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(text.lower()) if w not in stop]
     if drop_question_words:
         words = [w for w in words if w not in QUESTION_WORDS]
     return stemmer.stemWords(words)

