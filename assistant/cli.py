@@ -117,3 +117,7 @@ def _lazy(name: str, target: str) -> None:
 
 
 _lazy("eval", "assistant.evaluation.cli:eval_command")
+
+
+if __name__ == "__main__":
+    main()
