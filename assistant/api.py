@@ -32,6 +32,7 @@ class Turn:
     early: Answer | None  # an abstention decided before generation
     notes: list[str]
     timings: dict[str, float]
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,11 @@ class Assistant:
         elif missing:
             early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
         timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}
-        return Turn(question, query, gen, passages, early, notes, timings)
+        return Turn(question, query, gen, passages, early, notes, timings, state.snapshot.version)
 
     def finish(self, turn: Turn, answer: Answer, generate_seconds: float) -> Answer:
         """Stamp the question, query, notes and per-stage timings onto the answer."""
-        answer.question, answer.query = turn.question, turn.query
+        answer.question, answer.query, answer.index_version = turn.question, turn.query, turn.version
         answer.notes = turn.notes + answer.notes
         timings = {**turn.timings, "generate": generate_seconds}
         timings["total"] = sum(timings.values())

@@ -88,6 +88,7 @@ class Answer:
     generator: str = "extractive"
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    index_version: str = ""  # the index snapshot every passage came from
 
     def to_dict(self) -> dict:
         """JSON-ready dict (the CLI's --json and the HTTP API share it)."""
