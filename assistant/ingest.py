@@ -36,8 +36,12 @@ class Corpus:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_corpus(path: str | Path, max_file_mb: float = 64.0) -> Corpus:
-    """Read every supported file under `path` (a file or a folder tree)."""
+# A .jsonl file holds many articles, so it may be this many times larger than one article.
+JSONL_FACTOR = 200
+
+
+def read_corpus(path: str | Path, max_file_mb: float = 5.0) -> Corpus:
+    """Read every supported file under `path` (a file or a folder tree); max_file_mb is per article."""
     path = Path(path).expanduser()
     if not path.exists():
         raise CorpusError(f"Corpus path {path} does not exist. Create it or set ASSISTANT_CORPUS_DIR.")
@@ -46,8 +50,9 @@ def read_corpus(path: str | Path, max_file_mb: float = 64.0) -> Corpus:
     for file in _files(path, root, corpus.problems):
         source = file.relative_to(root).as_posix()
         try:
-            text = _read_text(file, max_file_mb)
-            corpus.articles.extend(_parse(file, source, text, corpus.problems))
+            many = file.suffix.lower() == ".jsonl"
+            text = _read_text(file, max_file_mb * (JSONL_FACTOR if many else 1))
+            corpus.articles.extend(_parse(file, source, text, corpus.problems, max_file_mb))
         except CorpusError as exc:
             corpus.problems.append(Problem(source, str(exc)))
     return corpus
@@ -77,8 +82,8 @@ def _read_text(file: Path, max_file_mb: float) -> str:
     if size == 0:
         raise CorpusError("empty file; add text or remove it")
     if size > max_file_mb * 1024 * 1024:
-        raise CorpusError(f"file is {size / 2**20:.0f} MB, over the {max_file_mb:g} MB limit "
-                          "(ASSISTANT_MAX_FILE_MB); split it into articles")
+        raise CorpusError(f"file is {size / 2**20:.1f} MB, over the {max_file_mb:g} MB limit; split it "
+                          "into articles (one per file or per JSONL line) or raise ASSISTANT_MAX_FILE_MB")
     data = file.read_bytes()
     if b"\x00" in data[:8192]:
         raise CorpusError("binary file (NUL bytes); only UTF-8 text is indexed")
@@ -91,10 +96,11 @@ def _read_text(file: Path, max_file_mb: float) -> str:
     return text
 
 
-def _parse(file: Path, source: str, text: str, problems: list[Problem]) -> list[Article]:
+def _parse(file: Path, source: str, text: str, problems: list[Problem],
+           max_mb: float) -> list[Article]:
     suffix = file.suffix.lower()
     if suffix == ".jsonl":
-        return list(_jsonl(source, text, problems))
+        return list(_jsonl(source, text, problems, max_mb))
     if suffix in (".html", ".htm"):
         from .html import extract
 
@@ -103,7 +109,7 @@ def _parse(file: Path, source: str, text: str, problems: list[Problem]) -> list[
     return [_article(source, 0, text)]
 
 
-def _jsonl(source: str, text: str, problems: list[Problem]) -> Iterator[Article]:
+def _jsonl(source: str, text: str, problems: list[Problem], max_mb: float) -> Iterator[Article]:
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -116,6 +122,9 @@ def _jsonl(source: str, text: str, problems: list[Problem]) -> Iterator[Article]
         body = record.get("text") or record.get("body") or record.get("content") if isinstance(record, dict) else None
         if not isinstance(body, str) or not body.strip():
             problems.append(Problem(where, "no 'text' or 'body' field with content; skipped"))
+            continue
+        if len(body) > max_mb * 1024 * 1024:
+            problems.append(Problem(where, f"article text over the {max_mb:g} MB limit; skipped"))
             continue
         raw_date = record.get("date") or record.get("published_at") or record.get("published")
         date = parse_date(str(raw_date)) if raw_date else None

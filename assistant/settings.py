@@ -31,7 +31,7 @@ class Settings:
     # Extractive answers below this support score abstain instead of quoting loosely.
     abstain_threshold: float = 0.36
     auto_index: bool = True
-    max_file_mb: float = 64.0
+    max_file_mb: float = 5.0  # per article; a .jsonl file may hold 200 times this
     max_question_chars: int = 2000
     # LLM generators (see the generators package).
     llm_model_path: str = ""
