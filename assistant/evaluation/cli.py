@@ -17,11 +17,9 @@ DEFAULT_OUT = PROJECT_ROOT / "eval" / "out"
 
 
 def cache_index_dir(corpus: Path, model: str) -> Path:
-    """A private index dir for another corpus, named by its path and model, under the temp dir.
-
-    Reused between runs, so a second evaluation of the same corpus only embeds what changed,
-    and never the default embeddings/ folder.
-    """
+    """A private index dir for another corpus, named by its path and model, under the temp dir."""
+    # Reused between runs, so evaluating the same corpus again only embeds what changed, and
+    # another corpus never lands in the default embeddings/ folder.
     key = hashlib.sha256(f"{corpus.resolve()}\0{model}".encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "corpus-assistant-eval" / f"{corpus.stem or 'corpus'}-{key}"
 
@@ -102,6 +100,7 @@ def _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
     if beir:
         result = run_beir(a, beir, k=k, limit=limit, progress=progress)
     else:
+        a.generator(generator)  # an unknown name fails now, listing the valid ones
         report = a.index(progress=bool(progress))
         for problem in report.problems:
             click.echo(f"warning: skipped {problem}", err=True)

@@ -52,12 +52,9 @@ def reciprocal_rank(ranked: Sequence[set[str]], gold: Iterable[str], k: int | No
 
 
 def ndcg_at_k(ranked: Sequence[set[str]], relevance: dict[str, float] | Iterable[str], k: int) -> float:
-    """nDCG@k by source article: a passage gains the grades of gold sources not seen higher up.
-
-    Several passages of one article count once (at the best rank), so the ideal ranking puts
-    one gold article per rank, best grade first. `relevance` maps source -> grade (BEIR qrels);
-    a plain list of sources means grade 1 each.
-    """
+    """nDCG@k by source article; `relevance` maps source -> grade, or lists sources (grade 1)."""
+    # A passage gains the grades of gold sources not seen higher up: several passages of one
+    # article count once, at the best rank, so the ideal ranking is one gold article per rank.
     grades = relevance if isinstance(relevance, dict) else {s: 1.0 for s in relevance}
     grades = {s: g for s, g in grades.items() if g > 0}
     if not grades:
@@ -82,11 +79,9 @@ def normalize(text: str) -> str:
 
 
 def answer_matches(text: str, accepted: Iterable[str]) -> bool:
-    """True when any accepted answer occurs in the text, ignoring case and punctuation.
-
-    The match must start at a word boundary, so "Iraq" matches "Iraqi" and "Al-Anzi" matches
-    "al-Anzi", but "13" does not match "2013" and "AI" does not match "said".
-    """
+    """True when any accepted answer occurs in the text, ignoring case and punctuation."""
+    # The match must start at a word boundary, so "Iraq" matches "Iraqi" and "Al-Anzi" matches
+    # "al-Anzi", but "13" does not match "2013" and "AI" does not match "said".
     haystack = " " + normalize(text)
     return any(norm and (" " + norm) in haystack for norm in (normalize(a) for a in accepted))
 
@@ -94,13 +89,10 @@ def answer_matches(text: str, accepted: Iterable[str]) -> bool:
 # --- refusals --------------------------------------------------------------------------------
 
 def abstention_scores(pairs: Iterable[tuple[bool, bool]]) -> dict[str, float]:
-    """Precision, recall and false-abstention rate from (abstained, answerable) pairs.
-
-    Abstaining is the positive class: precision is the share of refusals that were right,
-    recall the share of unanswerable questions refused, the false-abstention rate the share
-    of answerable questions refused. A rate with nothing to count (no refusal, no
-    unanswerable question) is None rather than a misleading 0.
-    """
+    """Abstention precision, recall and false-abstention rate from (abstained, answerable) pairs."""
+    # Abstaining is the positive class: precision is the share of refusals that were right,
+    # recall the share of unanswerable questions refused, the false-abstention rate the share
+    # of answerable questions refused. A rate with nothing to count is None, not a misleading 0.
     pairs = list(pairs)
     refused = [answerable for abstained, answerable in pairs if abstained]
     unanswerable = sum(1 for _, answerable in pairs if not answerable)

@@ -87,6 +87,8 @@ def markdown(result: EvalResult) -> str:
         lines.append(f"- **{f['id']}** ({f['type']}; {f['kind']}): {f['question']}")
         if f.get("expected"):
             lines.append(f"  - expected: {' | '.join(f['expected'])}")
+        for turn in f.get("history", []):  # a follow-up's conversation, as it was fed back
+            lines.append(f"  - {turn['role']} said: {' '.join(turn['content'].split())}")
         lines.append(f"  - answer: {' '.join(str(f['answer']).split()) or '(empty)'}")
     return "\n".join(lines) + "\n"
 
@@ -191,9 +193,12 @@ def format_deltas(deltas: list[Delta], tolerance: float) -> str:
     """One line per metric: old -> new (change), REGRESSION where flagged."""
     lines = [f"Compared with the earlier run (regression = worse by more than {tolerance:g}):"]
     for d in deltas:
-        change = "" if d.change is None else f" ({d.change:+.3f})"
+        digits = 1 if d.name.startswith("latency.") else 3  # ms vs rates
+        digits = 0 if isinstance(d.old, int) and isinstance(d.new, int) else digits  # counts
+        old, new = (("–" if v is None else f"{v:.{digits}f}") for v in (d.old, d.new))
+        change = "" if d.change is None else f" ({d.change:+.{digits}f})"
         flag = "  REGRESSION" if d.regression else ""
-        lines.append(f"  {d.name:<28} {_fmt(d.old):>9} -> {_fmt(d.new):<9}{change}{flag}")
+        lines.append(f"  {d.name:<28} {old:>9} -> {new:<9}{change}{flag}")
     return "\n".join(lines)
 
 

@@ -39,6 +39,7 @@ class QuestionResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    history: list[dict] = field(default_factory=list)  # the conversation a follow-up was asked in
 
     @property
     def citations(self) -> tuple[int, int]:
@@ -66,13 +67,13 @@ class EvalResult:
 
 
 def ask_with_history(assistant, q: Question, generator=None, k=None):
-    """Ask the earlier user turns first and feed their real answers back, then ask the question."""
+    """Ask the earlier user turns first and feed their real answers back; returns (answer, history)."""
     history: list[dict] = []
     for prior in q.history:
         previous = assistant.ask(prior, history=history or None, generator=generator, k=k)
         history += [{"role": "user", "content": prior},
                     {"role": "assistant", "content": previous.text}]
-    return assistant.ask(q.question, history=history or None, generator=generator, k=k)
+    return assistant.ask(q.question, history=history or None, generator=generator, k=k), history
 
 
 def score_answer(q: Question, answer, k: int, embedder=None) -> QuestionResult:
@@ -105,7 +106,7 @@ def run_questions(assistant, questions: list[Question], generator: str | None = 
     results, errors_in_a_row = [], 0
     for q in tqdm(questions, desc="eval", unit="q", disable=None if progress is None else not progress):
         try:
-            answer = ask_with_history(assistant, q, generator, k)
+            answer, history = ask_with_history(assistant, q, generator, k)
         except AssistantError as exc:
             errors_in_a_row += 1
             if errors_in_a_row >= _MAX_ERRORS_IN_A_ROW:
@@ -115,6 +116,7 @@ def run_questions(assistant, questions: list[Question], generator: str | None = 
             continue
         errors_in_a_row = 0
         results.append(score_answer(q, answer, k, assistant.embedder))
+        results[-1].history = history
     meta = {"questions": len(results), "k": k,
             "generator": generator or assistant.settings.generator,
             "corpus": str(assistant.settings.corpus_dir), "index_dir": str(assistant.settings.index_dir),
@@ -195,5 +197,5 @@ def _failure(r: QuestionResult) -> dict:
         kind += "; gold article retrieved" if r.hit else "; gold article not retrieved"
     return {"id": r.id, "type": r.type, "kind": kind, "question": r.question,
             "expected": r.accepted, "answer": r.error or r.answer, "gold": r.gold,
-            "retrieved": r.retrieved, "query": r.query,
+            "retrieved": r.retrieved, "query": r.query, "history": r.history,
             "notes": [n for n in r.notes if not n.startswith("verify:")]}

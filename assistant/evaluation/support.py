@@ -44,11 +44,9 @@ class Statement:
 
 
 def statements(text: str) -> list[Statement]:
-    """Split an answer into sentences, each holding the markers that close it.
-
-    A run of markers ends the sentence it follows ("A. [1] B [2]." and "A [1]. B [2]." both
-    give A->[1], B->[2]); a sentence with no marker of its own is an uncited statement.
-    """
+    """Split an answer into sentences, each holding the markers that close it."""
+    # A run of markers ends the sentence it follows ("A. [1] B [2]." and "A [1]. B [2]." both
+    # give A->[1], B->[2]); a sentence with no marker of its own is an uncited statement.
     cuts = [m.end() for m in MARKER.finditer(text)]
     pieces, start = [], 0
     for cut in cuts:
