@@ -23,8 +23,7 @@ index: install
 	$(VENV)/bin/assistant index
 
 run: install
-	$(VENV)/bin/assistant index
-	$(VENV)/bin/assistant ask "Where was WTDC-25 held?"
+	$(PY) app.py
 
 # Browser tests drive Debian's chromium through playwright (never `playwright install`).
 browser:

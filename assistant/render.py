@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from html import escape
 
 from .citations import MARKER
 from .records import Answer, Citation, Passage
+
+# Notes such as "abstained: ..." or "verify: kept=1 ..." are for developers: they go in a
+# tooltip. Notes written as sentences ("The question was longer than ...") are for readers.
+_DIAGNOSTIC = re.compile(r"^[a-z][\w-]*: ")
 
 # Every fragment here is one line with no blank line: the chat renders messages as Markdown,
 # and CommonMark passes a block that starts with <div> through untouched only until the
@@ -24,7 +29,7 @@ def question_html(question: str) -> str:
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    """The answer with [n] markers as footnote links to the sources panel, then notes and timings."""
+    """The answer with [n] markers as links to the sources panel, then notes and timings."""
     titles = {c.marker: c.title for c in answer.citations}
     parts, pos = [], 0
     for m in MARKER.finditer(answer.text):
@@ -38,7 +43,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     kind = "ca-answer ca-abstained" if answer.abstained else "ca-answer"
     label = '<div class="ca-label">Not in the corpus</div>' if answer.abstained else ""
     notes = "".join(f'<div class="ca-note">{_lines(n)}</div>' for n in answer.notes
-                    if not n.startswith("abstained"))
+                    if not _DIAGNOSTIC.match(n))
     return f'<div class="{kind}">{label}<div class="ca-text">{"".join(parts)}</div>' \
            f"{notes}{timings_html(answer)}</div>"
 
@@ -51,13 +56,16 @@ def partial_html(text: str) -> str:
 
 
 def timings_html(answer: Answer) -> str:
-    """One small line: generator, total time and the slowest stages."""
+    """One small line: generator, total and per-stage times; diagnostics in its tooltip."""
     t = answer.timings
     if not t:
         return ""
     stages = " · ".join(f"{escape(k)} {_secs(v)}" for k, v in t.items() if k != "total")
     total = _secs(t.get("total", sum(t.values())))
-    return f'<div class="ca-meta">{escape(answer.generator)} · {total} ({stages})</div>'
+    detail = "&#10;".join(escape(n, quote=True).replace("\n", " ") for n in answer.notes
+                          if _DIAGNOSTIC.match(n))
+    tip = f' title="{detail}"' if detail else ""
+    return f'<div class="ca-meta"{tip}>{escape(answer.generator)} · {total} ({stages})</div>'
 
 
 def error_html(message: str) -> str:
@@ -97,8 +105,9 @@ def sources_html(answer: Answer, turn: int) -> str:
     folded = ""
     if rest:
         items = "".join(_uncited(p) for _, p in rest)
-        folded = (f'<details class="ca-uncited"><summary>Retrieved but not cited ({len(rest)})'
-                  f"</summary>{items}</details>")
+        label = "Closest passages" if answer.abstained else "Retrieved but not cited"
+        folded = (f'<details class="ca-uncited"><summary>{label} ({len(rest)})</summary>'
+                  f"{items}</details>")
     return f'<div class="ca-sources">{head}{"".join(cards)}{folded}</div>'
 
 
@@ -137,17 +146,19 @@ def _card(answer: Answer, n: int, cites: list[Citation], turn: int) -> str:
     if passage and all(spans):
         body = f'<div class="ca-passage">{highlight(passage.text, spans)}</div>'
     else:  # the quote is not inside a passage we hold: show the quote alone, still marked
-        body = "".join(f'<div class="ca-passage"><mark>{escape(c.quote)}</mark></div>' for c in cites)
-    heading = passage.heading if passage else None
+        body = "".join(f'<div class="ca-passage"><mark>{escape(c.quote)}</mark></div>'
+                       for c in cites)
+    heading = passage.heading if passage and passage.heading != first.title else None
     also = passage.also_in if passage else []
     extra = "".join([
         f'<div class="ca-heading">Section: {escape(heading)}</div>' if heading else "",
         f'<div class="ca-also">Also in: {escape(", ".join(also))}</div>' if also else "",
     ])
-    span = ", ".join(f"{c.start}\u2013{c.end}" for c in cites)
+    url = first.url or (passage.url if passage else None)
+    span = ", ".join(f"{c.start}\u2013{c.end}" for c in sorted(cites, key=lambda c: c.start))
     return (f'<details class="ca-source" id="{anchor(turn, n)}" open>'
             f'<summary><span class="ca-n">[{n}]</span> <span class="ca-title">{escape(first.title)}'
-            f"</span></summary>{_meta(first.date, first.source, first.url, f'chars {span}')}"
+            f"</span></summary>{_meta(first.date, first.source, url, f'chars {span}')}"
             f"{extra}{body}</details>")
 
 
@@ -176,8 +187,8 @@ def _secs(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
-# The styles for the classes above; the app passes this to Gradio, which scopes nothing, so
-# every selector carries the ca- prefix. Colors use Gradio's theme variables (dark mode too).
+# The styles for the classes above. Gradio adds them to the whole page, so every selector
+# carries the ca- prefix; colors come from Gradio's theme variables, so dark mode follows.
 CSS = """
 .ca-answer, .ca-question { line-height: 1.55; }
 .ca-fn a, .ca-fn { text-decoration: none; font-weight: 600; font-size: .78em; }
@@ -210,3 +221,48 @@ CSS = """
 .ca-flash { animation: ca-flash 1.6s ease-out; }
 @keyframes ca-flash { 0% { box-shadow: 0 0 0 3px var(--color-accent); } 100% { box-shadow: none; } }
 """
+
+# Chat messages are HTML, which Gradio would copy and announce to screen readers verbatim;
+# these handlers copy and announce the text instead. Footnote links open and flash their
+# source card; if the panel shows another answer, the chat's select event swaps it in, so
+# the handler waits briefly for the card to appear.
+SCRIPT = """() => {
+  const parts = '.ca-label, .ca-text, .ca-note, .ca-notice li, .ca-error, .ca-question';
+  const text = (el) => [...el.querySelectorAll(parts)].map((n) => n.innerText.trim())
+    .join('\\n') || el.innerText.trim();
+  document.addEventListener('click', (event) => {
+    const t = event.target;
+    const copy = t.closest && t.closest('#ca-chat button[aria-label="Copy message"]');
+    if (copy) {
+      let row = copy.closest('.message-buttons');
+      while (row && !row.classList.contains('message-row')) row = row.previousElementSibling;
+      const content = row && row.querySelector('.message-content');
+      if (content && navigator.clipboard) {
+        event.stopPropagation();
+        navigator.clipboard.writeText(text(content));
+      }
+      return;
+    }
+    const link = t.closest && t.closest('a[href^="#ca-src-"]');
+    if (!link) return;
+    event.preventDefault();
+    const id = link.getAttribute('href').slice(1);
+    let tries = 0;
+    const show = () => {
+      const card = document.getElementById(id);
+      if (!card) { if (tries++ < 40) setTimeout(show, 100); return; }
+      card.open = true;
+      card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+      card.classList.remove('ca-flash'); void card.offsetWidth; card.classList.add('ca-flash');
+    };
+    show();
+  }, true);
+  new MutationObserver(() => {
+    document.querySelectorAll('#ca-chat [aria-label*="message: <"]').forEach((el) => {
+      const content = el.querySelector('.message-content');
+      if (content) el.setAttribute('aria-label',
+        el.getAttribute('aria-label').split(':')[0] + ': ' + text(content));
+    });
+  }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                             attributeFilter: ['aria-label']});
+}"""

@@ -1,4 +1,4 @@
-"""Check an uploaded article and save it into the corpus folder under a safe name, never overwriting."""
+"""Check an uploaded article and save it into the corpus folder under a safe, unused name."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def check_bytes(data: bytes, filename: str, max_mb: float) -> None:
 
 def save_upload(source: str | Path, filename: str, corpus_dir: str | Path,
                 max_mb: float) -> Saved:
-    """Validate the uploaded file at `source` and copy it into `corpus_dir` under a new safe name."""
+    """Validate the upload at `source` and copy it into `corpus_dir` under a safe, unused name."""
     corpus_dir, source = Path(corpus_dir), Path(source)
     if not corpus_dir.is_dir():
         raise CorpusError(f"Uploads need a corpus folder, and {corpus_dir} is not one. "
@@ -134,5 +134,6 @@ def _place(tmp: Path, target: Path, data: bytes) -> bool:
 
 
 def _too_big(filename: str, size: int, max_mb: float) -> CorpusError:
-    return CorpusError(f"{filename}: {size / 2**20:.1f} MB is over the {max_mb:g} MB limit "
-                       "(ASSISTANT_MAX_FILE_MB). Split it into smaller files.")
+    return CorpusError(f"{filename}: {size / 2**20:.1f} MB is over the {max_mb:g} MB upload "
+                       "limit (ASSISTANT_MAX_FILE_MB). Split it, or copy it into the corpus "
+                       "folder and run: assistant index")

@@ -1,0 +1,344 @@
+"""The chat: `python app.py [--host 127.0.0.1] [--port 7860]`, a thin Gradio face over Assistant."""
+
+import argparse
+import logging
+import os
+import sys
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
+
+import gradio as gr  # noqa: E402
+
+from assistant import render, uploads  # noqa: E402
+from assistant.api import Assistant  # noqa: E402
+from assistant.errors import AssistantError, ConfigError  # noqa: E402
+from assistant.generators import GENERATORS  # noqa: E402
+from assistant.records import Answer  # noqa: E402
+from assistant.settings import PROJECT_ROOT  # noqa: E402
+
+log = logging.getLogger("assistant.app")
+DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
+# Questions the default corpus answers; shown only when that corpus is loaded.
+EXAMPLES = [
+    "Where was WTDC-25 held?",
+    "Who is the Saudi ambassador to Iran?",
+    "Which transit corridor did Hashemi call very important for the region?",
+    "Why did Saudi Arabia cut diplomatic ties with Iran in 2016?",
+    "Who won the 2030 World Cup?",
+]
+LABELS = {"extractive": "extractive (no model)", "llamacpp": "llamacpp (local model)",
+          "openai": "openai (HTTP server)"}
+
+
+
+class ChatService:
+    """What every browser session shares: the Assistant, and variants for other LLM endpoints."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self._variants: OrderedDict[tuple, Assistant] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by each upload, so variants reload the grown index
+
+    def pick(self, generator: str, url: str, model: str) -> Assistant:
+        """The Assistant for this request: the shared one unless the chat names another endpoint."""
+        s = self.assistant.settings
+        url = (url or "").strip() or s.openai_base_url
+        model = (model or "").strip() or s.openai_model
+        if generator != "openai" or (url, model) == (s.openai_base_url, s.openai_model):
+            return self.assistant
+        key = (url, model, self._generation)
+        with self._lock:
+            if key not in self._variants:
+                variant = Assistant(settings=s.replace(openai_base_url=url, openai_model=model,
+                                                       auto_index=False))
+                variant.embedder = self.assistant.embedder  # share the loaded model, not a copy
+                self._variants[key] = variant
+                while len(self._variants) > 4:
+                    self._variants.popitem(last=False)
+            self._variants.move_to_end(key)
+            return self._variants[key]
+
+    def add_files(self, paths: list[str]) -> tuple[list[str], list[str]]:
+        """Save uploads into the corpus and index them; (lines to show, problems to show)."""
+        s = self.assistant.settings
+        done, problems = [], []
+        for path in paths:
+            original = Path(path).name
+            try:
+                saved = uploads.save_upload(path, original, s.corpus_dir, s.max_file_mb)
+            except AssistantError as exc:
+                problems.append(str(exc))
+                continue
+            done.append(saved.describe())
+            problems += [f"{saved.name}: skipped {p}" for p in saved.problems]
+        if any(line.startswith("Added") for line in done):
+            report = self.assistant.index(progress=False)
+            self._generation += 1
+            n = report.embedded
+            done.append(f"Index updated in {report.seconds:.1f} s ({n} passage"
+                        f"{'s' if n != 1 else ''} embedded). Ask about the new articles now.")
+        return done, problems
+
+    def sources(self) -> list[tuple[str, str]]:
+        """(label, value) choices for the source filter: one per corpus file."""
+        files: dict[str, list[str]] = {}
+        for c in self.assistant.snapshot.chunks:
+            name = c.source.rsplit(":", 1)[0] if c.source.rsplit(":", 1)[-1].isdigit() else c.source
+            titles = files.setdefault(name, [])
+            if c.title not in titles:
+                titles.append(c.title)
+        return [(f"{n} \u2014 {_short(t[0]) if len(t) == 1 else f'{len(t)} articles'}", n)
+                for n, t in sorted(files.items())]
+
+    def status(self) -> str:
+        """One Markdown line about the index."""
+        chunks = self.assistant.snapshot.chunks
+        articles = len({c.article_id for c in chunks})
+        dates = sorted(c.date for c in chunks if c.date)
+        span = f" · dated {dates[0]} \u2013 {dates[-1]}" if dates else ""
+        return f"**{articles} articles**, {len(chunks)} passages indexed{span}."
+
+    def examples(self) -> list[str]:
+        default = {p.name for p in DEFAULT_CORPUS.glob("*")} if DEFAULT_CORPUS.is_dir() else set()
+        return EXAMPLES if default & {c.source for c in self.assistant.snapshot.chunks} else []
+
+
+def build(service: ChatService) -> gr.Blocks:
+    """The Blocks app: settings sidebar, chat on the left, sources on the right, and the ask API."""
+    s = service.assistant.settings
+    names = list(GENERATORS)
+    with gr.Blocks(title="Corpus Assistant", fill_width=True) as demo:
+        answers = gr.State({})  # chat message index -> Answer, for this browser session
+        with gr.Sidebar(open=True, width=320):
+            gr.Markdown("### Settings")
+            generator = gr.Dropdown([(LABELS.get(n, n), n) for n in names], value=s.generator,
+                                    label="Answer generator", elem_id="ca-generator")
+            with gr.Group(visible=s.generator == "openai") as openai_box:
+                url = gr.Textbox(s.openai_base_url, label="OpenAI-compatible URL",
+                                 elem_id="ca-openai-url")
+                model = gr.Textbox(s.openai_model, label="Model", elem_id="ca-openai-model")
+            k = gr.Slider(1, 20, value=s.k, step=1, label="Passages to retrieve (top-k)")
+            gr.Markdown("### Filters")
+            since = gr.DateTime(include_time=False, type="string", label="From date",
+                                elem_id="ca-since")
+            until = gr.DateTime(include_time=False, type="string", label="Until date",
+                                elem_id="ca-until")
+            sources = gr.Dropdown(service.sources(), multiselect=True, label="Only these files",
+                                  elem_id="ca-sources-filter")
+            gr.Markdown("<small>Dates are publication dates; undated articles are left out "
+                        "once a date is set.</small>")
+            gr.Markdown("### Add articles")
+            upload = gr.File(file_count="multiple", label="Upload articles", height=120,
+                             elem_id="ca-upload")
+            gr.Markdown(f"<small>{' '.join(sorted(uploads.SUPPORTED))} · UTF-8 text · up to "
+                        f"{s.max_file_mb:g} MB each. Saved into the corpus folder and indexed "
+                        "at once.</small>")
+            status = gr.Markdown(service.status(), elem_id="ca-status")
+        gr.Markdown("## Corpus Assistant\nAnswers come only from the indexed news articles; "
+                    "every sentence cites its source. Click a [n] to see the quoted words.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chat = gr.Chatbot(height="62vh", elem_id="ca-chat", show_label=False,
+                                  feedback_options=None, buttons=["copy"],
+                                  group_consecutive_messages=False,
+                                  placeholder="Ask a question about the news corpus.")
+                box = gr.Textbox(placeholder="Ask a question, e.g. Where was WTDC-25 held?",
+                                 show_label=False, submit_btn="Ask", elem_id="ca-question")
+                if service.examples():
+                    ex = gr.Examples([[q] for q in service.examples()], inputs=[box],
+                                     label="Example questions")
+            with gr.Column(scale=2, min_width=320):
+                panel = gr.HTML(render.sources_placeholder(), elem_id="ca-panel", container=True)
+
+        def respond(question, history, held, gen, url_, model_, k_, since_, until_, only):
+            """Stream one answer into the chat, then show its sources."""
+            if not (question or "").strip():
+                yield history, question, held, gr.skip()
+                return
+            history = list(history) + [{"role": "user", "content": render.question_html(question)},
+                                       {"role": "assistant", "content": render.partial_html("")}]
+            turn = len(history) - 1
+            yield history, "", held, render.sources_placeholder("Searching the corpus\u2026")
+            try:
+                filters = {"since": since_ or None, "until": until_ or None,
+                           "sources": only or None}
+                text, answer = "", None
+                stream = service.pick(gen, url_, model_).ask_stream(
+                    question, history=_plain_history(held), generator=gen, k=int(k_),
+                    filters=filters)
+                for item in stream:
+                    if isinstance(item, Answer):
+                        answer = item
+                        continue
+                    text += item
+                    history[-1]["content"] = render.partial_html(text)
+                    yield history, "", held, gr.skip()
+                held = {**held, turn: answer}
+                history[-1]["content"] = render.answer_html(answer, turn)
+                yield history, "", held, render.sources_html(answer, turn)
+            except Exception as exc:  # noqa: BLE001 - the chat shows every failure as a message
+                history[-1]["content"] = render.error_html(_message(exc))
+                yield history, "", held, render.sources_placeholder(
+                    "No sources: this question could not be answered (see the chat).")
+
+        def show_sources(held, evt: gr.SelectData):
+            """Clicking an earlier answer brings its sources back into the panel."""
+            answer = held.get(evt.index if isinstance(evt.index, int) else -1)
+            return render.sources_html(answer, evt.index) if answer else gr.skip()
+
+        def add(files, history):
+            """Validate, save and index uploaded files; report the outcome in the chat."""
+            if not files:
+                return gr.skip(), None, gr.skip(), gr.skip()
+            try:
+                done, problems = service.add_files([str(f) for f in files])
+            except Exception as exc:  # noqa: BLE001 - shown in the chat, never as a traceback
+                done, problems = [], [_message(exc)]
+            names = ", ".join(Path(str(f)).name for f in files)
+            reply = (render.notice_html(done) if done else "") + \
+                "".join(render.error_html(p) for p in problems)
+            history = list(history) + [
+                {"role": "user", "content": render.question_html(f"Upload: {names}")},
+                {"role": "assistant", "content": reply}]
+            return (history, None, gr.Dropdown(choices=service.sources()),
+                    service.status())
+
+        ask_inputs = [box, chat, answers, generator, url, model, k, since, until, sources]
+        ask_outputs = [chat, box, answers, panel]
+        box.submit(respond, ask_inputs, ask_outputs, api_visibility="private",
+                   concurrency_id="ask")
+        if service.examples():
+            ex.load_input_event.then(respond, ask_inputs, ask_outputs, api_visibility="private",
+                                     concurrency_id="ask")
+        chat.select(show_sources, [answers], [panel], api_visibility="private", queue=False)
+        chat.clear(lambda: ({}, render.sources_placeholder()), None, [answers, panel],
+                   api_visibility="private", queue=False)
+        generator.change(lambda g: gr.Group(visible=g == "openai"), [generator], [openai_box],
+                         api_visibility="private", queue=False)
+        # One indexer at a time: uploads queue behind each other, never beside each other.
+        upload.upload(add, [upload, chat], [chat, upload, sources, status],
+                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
+
+        # No `from __future__ import annotations` in this file: gr.api reads these hints at
+        # run time to describe the endpoint to gradio_client.
+        def ask(question: str, generator: str = s.generator, k: int = s.k, since: str = "",
+                until: str = "", sources: list[str] | None = None,
+                history: list[dict] | None = None) -> dict:
+            """Answer from the corpus; the same JSON as `assistant ask --json`."""
+            try:
+                answer = service.assistant.ask(
+                    question, history=history, generator=generator or None, k=k or None,
+                    filters={"since": since or None, "until": until or None,
+                             "sources": sources or None})
+            except AssistantError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+            return answer.to_dict()
+
+        gr.api(ask, api_name="ask", concurrency_id="ask")
+    return demo
+
+
+def _plain_history(held: dict) -> list[dict]:
+    """Earlier turns as plain text, the form ask() reads for follow-up questions."""
+    out = []
+    for _, answer in sorted(held.items()):
+        out += [{"role": "user", "content": answer.question},
+                {"role": "assistant", "content": answer.text}]
+    return out
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, AssistantError):
+        return str(exc)
+    log.exception("unexpected error in the chat")  # the traceback goes to the server log only
+    return (f"Something went wrong ({type(exc).__name__}: {exc}). The details are in the "
+            "server log; try again, or start a new chat.")
+
+
+def _short(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "\u2026"
+
+
+def auth_from_env() -> tuple[str, str] | None:
+    """(user, password) from ASSISTANT_AUTH_USER / ASSISTANT_AUTH_PASSWORD, or None."""
+    user = os.environ.get("ASSISTANT_AUTH_USER", "")
+    password = os.environ.get("ASSISTANT_AUTH_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise ConfigError("Set both ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD, or neither.")
+    return (user, password) if user else None
+
+
+def theme() -> gr.Theme:
+    # System fonts: the default theme would make the browser fetch Google Fonts.
+    return gr.themes.Soft(primary_hue="indigo", font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "SFMono-Regular", "monospace"])
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, concurrency: int = 2,
+           auth=None, block: bool = True, max_file_mb: float = 64.0):
+    """Queue and serve the app; returns (app, local_url) when `block` is False."""
+    # Up to `concurrency` answers run at once (more only fights over the CPU); the rest wait
+    # in line and see their position, and beyond max_size new requests are turned away.
+    demo.queue(default_concurrency_limit=concurrency, max_size=64)
+    app, url, _ = demo.launch(
+        server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block,
+        auth_message="Corpus Assistant: sign in" if auth else None, quiet=not block,
+        # Gradio's own hard cap sits above ours, so a merely too-large article still gets our
+        # message in the chat and only absurd uploads are cut off at the door.
+        max_file_size=f"{int(max_file_mb * 2) + 1}mb", footer_links=["api"],
+        theme=theme(), css=render.CSS, js=render.SCRIPT)
+    return app, url
+
+
+def open_assistant(corpus: str | None = None, index_dir: str | None = None) -> Assistant:
+    """An Assistant whose index is built (first start) or synced (later starts), with progress."""
+    paths = {"corpus_dir": corpus, "index_dir": index_dir}
+    assistant = Assistant(**{k: v for k, v in paths.items() if v})
+    s = assistant.settings
+    print(f"Indexing {s.corpus_dir} into {s.index_dir}: only new or changed articles are "
+          "embedded, so later starts reuse the index...", file=sys.stderr, flush=True)
+    report = assistant.index(progress=True)
+    for problem in report.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr, flush=True)
+    return assistant
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Chat with the news corpus in a browser.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="Interface to bind (default 127.0.0.1; 0.0.0.0 exposes it).")
+    parser.add_argument("--port", type=int, default=7860, help="Port (default 7860).")
+    parser.add_argument("--corpus",
+                        help="Corpus folder (default: ASSISTANT_CORPUS_DIR or corpus/).")
+    parser.add_argument("--index-dir",
+                        help="Index folder (default: ASSISTANT_INDEX_DIR or embeddings/).")
+    parser.add_argument("--concurrency", type=int, default=2, help="Answers computed at once.")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        auth = auth_from_env()
+        assistant = open_assistant(args.corpus, args.index_dir)
+        if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
+            print(f"warning: serving on {args.host} without a password; set "
+                  "ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD.", file=sys.stderr)
+        demo = build(ChatService(assistant))
+        launch(demo, args.host, args.port, args.concurrency, auth,
+               max_file_mb=assistant.settings.max_file_mb)
+    except AssistantError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:  # most often: the port is taken
+        print(f"Error: {exc} With app.py, pass --port.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
