@@ -25,6 +25,9 @@ index: install
 run: install
 	$(PY) app.py
 
+eval: install
+	$(VENV)/bin/assistant eval
+
 # Browser tests drive Debian's chromium through playwright (never `playwright install`).
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)

@@ -51,8 +51,10 @@ class SentenceTransformerEmbedder:
     def _load(self):
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
         except ImportError:  # pragma: no cover - a core dependency
             raise MissingDependency("sentence-transformers", "core") from None
+        hf_logging.disable_progress_bar()  # a bar for loading 90 MB from disk is only noise
         path = resolve_model(self.name)
         try:
             return SentenceTransformer(path, device="cpu")

@@ -166,9 +166,10 @@ class IndexStore:
             rows += [None] * len(new)
         report.removed = len(set(old_articles) - seen)
         todo = [i for i, r in enumerate(rows) if r is None]
-        fresh = embedder.embed([embed_text(chunks[i]) for i in todo], progress=progress and bool(todo))
         report.embedded = len(todo)
-        dim = fresh.shape[1] if len(todo) else (old.vectors.shape[1] if old else embedder.dimension)
+        # Nothing to embed means no reason to load the model (fast restarts).
+        fresh = embedder.embed([embed_text(chunks[i]) for i in todo], progress=progress) if todo else None
+        dim = fresh.shape[1] if todo else (old.vectors.shape[1] if old else embedder.dimension)
         vectors = np.zeros((len(chunks), dim), dtype=np.float32)
         for i, r in enumerate(rows):
             if r is not None:

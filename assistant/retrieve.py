@@ -27,7 +27,11 @@ class HybridRetriever:
 
     def prepare(self) -> None:
         """Build the BM25 index over chunk texts (seconds for 100k chunks)."""
+        import logging
+
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
 
         docs = [terms(embed_text(c)) or ["__empty__"] for c in self.snapshot.chunks]
         self._terms = [set(d) for d in docs]
