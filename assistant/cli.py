@@ -117,6 +117,7 @@ def _lazy(name: str, target: str) -> None:
 
 
 _lazy("eval", "assistant.evaluation.cli:eval_command")
+_lazy("bench", "assistant.bench.cli:bench_command")
 
 
 if __name__ == "__main__":
