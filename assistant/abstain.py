@@ -13,21 +13,26 @@ _ANCHOR = re.compile(r"\b(?:[A-Z][\w'-]*[A-Za-z]|\d[\d.,]*\d|\d)\b")
 _NOT_ANCHORS = {"What", "Who", "Whom", "Whose", "When", "Where", "Which", "Why", "How", "Did",
                 "Does", "Do", "Is", "Are", "Was", "Were", "Has", "Have", "Had", "Can", "Could",
                 "Will", "Would", "Should", "And", "The", "In", "On", "At", "Of", "For", "Tell",
-                "Name", "List", "Give", "Describe", "According", "I", "A", "An", "If", "To", "By"}
+                "Name", "List", "Give", "Describe", "According", "I", "A", "An", "If", "To", "By",
+                "Besides", "Apart", "Beyond"}
+
+
+def anchors(question: str, numbers: bool = True) -> list[str]:
+    """Names (and numbers) the question is about, skipping words capitalized by grammar alone."""
+    out = []
+    for m in _ANCHOR.finditer(question):
+        word = m.group()
+        opens_sentence = not question[:m.start()].strip() or question[:m.start()].rstrip()[-1] in ".?!"
+        if word in _NOT_ANCHORS or opens_sentence or (not numbers and word[0].isdigit()):
+            continue
+        out.append(word)
+    return out
 
 
 def unknown_anchors(question: str, vocabulary: set[str]) -> list[str]:
     """Names and numbers in the question that no indexed chunk contains."""
-    missing = []
-    for m in _ANCHOR.finditer(question):
-        word = m.group()
-        # The first word is capitalized by grammar, not because it names something.
-        if word in _NOT_ANCHORS or not question[:m.start()].strip():
-            continue
-        stems = terms(word)
-        if stems and not any(_known(s, vocabulary) for s in stems):
-            missing.append(word)
-    return missing
+    return [w for w in anchors(question)
+            if (stems := terms(w)) and not any(_known(s, vocabulary) for s in stems)]
 
 
 def _known(stem: str, vocabulary: set[str]) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..abstain import abstention
+from ..abstain import abstention, anchors
 from ..citations import format_marker
 from ..followup import split_context
 from ..records import Answer, Citation, Passage
@@ -81,7 +81,7 @@ class _Checks:
         self.context = [t for name in context.split("; ") if (t := terms(name))]
         self.q_terms = set(terms(question))
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
-        self.anchors = self._anchor_terms(question)
+        self.anchors = [t for w in anchors(question, numbers=False) for t in terms(w)]
         self.predicate = [t for t in terms(question, drop_question_words=True) if t not in self.anchors]
         self.who = bool(_WHO.search(question))
         lowered = question.lower().strip()
@@ -118,11 +118,6 @@ class _Checks:
             f *= 0.5  # asked "who", and the sentence names nobody the question did not
         return f
 
-    @staticmethod
-    def _anchor_terms(question: str) -> list[str]:
-        words = re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][\w-]*[A-Za-z]", question)
-        return [t for w in words if w not in _NOT_ANCHORS for t in terms(w)]
-
     def _new_name(self, text: str) -> bool:
         """A 'who' answer names someone the question did not."""
         for m in _NAME.finditer(text):
@@ -140,12 +135,6 @@ class _Checks:
         sims = vecs[: len(words)] @ vecs[len(words):].T
         hits = sims.max(axis=1) >= 0.6
         return bool(hits.any() if any_word else hits.all())
-
-
-_NOT_ANCHORS = {"What", "Who", "Whom", "Whose", "When", "Where", "Which", "Why", "How", "Did",
-                "Does", "Do", "Is", "Are", "Was", "Were", "Has", "Have", "Had", "Can", "Could",
-                "Will", "Would", "Should", "And", "The", "In", "On", "At", "Of", "For", "Tell",
-                "Name", "List", "Give", "Describe", "According", "Besides", "Apart", "Beyond"}
 
 
 @dataclass
