@@ -111,7 +111,9 @@ def build(service: ChatService) -> gr.Blocks:
     """The Blocks app: settings sidebar, chat on the left, sources on the right, and the ask API."""
     s = service.assistant.settings
     names = list(GENERATORS)
-    with gr.Blocks(title="Corpus Assistant", fill_width=True) as demo:
+    # Uploads are copied into the corpus at once; Gradio's own copies (refused ones too) are
+    # swept hourly so a long-running server does not fill its temp folder.
+    with gr.Blocks(title="Corpus Assistant", fill_width=True, delete_cache=(3600, 3600)) as demo:
         answers = gr.State({})  # chat message index -> Answer, for this browser session
         with gr.Sidebar(open=True, width=320):
             gr.Markdown("### Settings")
@@ -234,8 +236,8 @@ def build(service: ChatService) -> gr.Blocks:
                     question, history=history, generator=generator or None, k=k or None,
                     filters={"since": since or None, "until": until or None,
                              "sources": sources or None})
-            except AssistantError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+            except Exception as exc:  # noqa: BLE001 - a message for the caller, never a traceback
+                raise gr.Error(_message(exc), print_exception=False) from None
             return answer.to_dict()
 
         gr.api(ask, api_name="ask", concurrency_id="ask")
@@ -279,11 +281,12 @@ def theme() -> gr.Theme:
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, concurrency: int = 2,
-           auth=None, block: bool = True, max_file_mb: float = 64.0):
+           auth=None, block: bool = True, max_file_mb: float = 64.0, queue_size: int = 64):
     """Queue and serve the app; returns (app, local_url) when `block` is False."""
     # Up to `concurrency` answers run at once (more only fights over the CPU); the rest wait
-    # in line and see their position, and beyond max_size new requests are turned away.
-    demo.queue(default_concurrency_limit=concurrency, max_size=64)
+    # in line and see their position. Beyond `queue_size` waiting requests, new ones are
+    # turned away at once (HTTP 503, "Queue is full") instead of waiting without end.
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     app, url, _ = demo.launch(
         server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block,
         auth_message="Corpus Assistant: sign in" if auth else None, quiet=not block,
@@ -318,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir",
                         help="Index folder (default: ASSISTANT_INDEX_DIR or embeddings/).")
     parser.add_argument("--concurrency", type=int, default=2, help="Answers computed at once.")
+    parser.add_argument("--queue-size", type=int, default=64,
+                        help="Requests that may wait for a turn; more are told the server is "
+                             "busy (default 64).")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -328,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                   "ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD.", file=sys.stderr)
         demo = build(ChatService(assistant))
         launch(demo, args.host, args.port, args.concurrency, auth,
-               max_file_mb=assistant.settings.max_file_mb)
+               max_file_mb=assistant.settings.max_file_mb, queue_size=args.queue_size)
     except AssistantError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return exc.exit_code

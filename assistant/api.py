@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import sys
 import threading
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 from .abstain import abstention, unknown_anchors
 from .chunk import Chunker
 from .embed import get_embedder
-from .errors import IndexStoreError, QuestionError
+from .errors import ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
 from .generators import get_generator
 from .index import IndexReport, IndexStore, Snapshot
@@ -86,7 +87,16 @@ class Assistant:
                     for problem in report.problems:
                         print(f"warning: skipped {problem}", file=sys.stderr)
                 else:
-                    self._activate(self.store.load())
+                    snapshot = self.store.load()
+                    # Without auto_index nothing rebuilds it, and a query embedded by another
+                    # model would be compared with vectors it cannot be compared with.
+                    reason = snapshot.compatible(self.settings.embedding_model,
+                                                 self.settings.chunker_signature())
+                    if reason:
+                        raise IndexStoreError(f"The index in {self.store.dir} does not fit the "
+                                              f"settings: {reason}. Rebuild it with: "
+                                              "assistant index")
+                    self._activate(snapshot)
             return self._state
 
     @property
@@ -106,6 +116,7 @@ class Assistant:
     def ask(self, question: str, history: list[dict] | None = None, generator: str | None = None,
             k: int | None = None, filters=None) -> Answer:
         """Answer a question from the corpus, with [n] citations, or abstain."""
+        history = self._history(history)
         turn = self.prepare(question, history, generator, k, filters)
         t0 = time.perf_counter()
         answer = turn.early or turn.generator.generate(turn.query, turn.passages, history)
@@ -119,6 +130,7 @@ class Assistant:
         """Everything before generation: checks, follow-up resolution, retrieval, early refusals."""
         t0 = time.perf_counter()
         question, notes = self._check(question)
+        history, k = self._history(history), self._k(k)
         gen = self.generator(generator)
         filters = Filters.coerce(filters)
         state = self._current()
@@ -152,11 +164,14 @@ class Assistant:
         """Yield text deltas (str) as they are produced, then the final verified Answer."""
         from .stream import ask_stream
 
+        history = self._history(history)
         yield from ask_stream(self, question, history=history, generator=generator, k=k,
                               filters=filters)
 
     def _check(self, question) -> tuple[str, list[str]]:
-        if not isinstance(question, str) or not question.strip():
+        if question is not None and not isinstance(question, str):
+            raise QuestionError(f"The question must be text, not {type(question).__name__}.")
+        if not question or not question.strip():
             raise QuestionError("The question is empty. Ask something, e.g. "
                                 "\"Where was WTDC-25 held?\"")
         question = "".join(c for c in question if c.isprintable() or c in "\n\t").strip()
@@ -168,6 +183,30 @@ class Assistant:
         if not question:
             raise QuestionError("The question holds no readable characters. Type it as plain text.")
         return question, notes
+
+    def _history(self, history) -> list[dict] | None:
+        """Earlier turns checked to be {role, content} text; long ones clipped like questions."""
+        if not history:
+            return None
+        if not isinstance(history, (list, tuple)) or not all(
+                isinstance(m, dict) and isinstance(m.get("role"), str)
+                and isinstance(m.get("content"), str) for m in history):
+            raise QuestionError('history must be a list of {"role": "user" or "assistant", '
+                                '"content": "text"} messages, oldest first.')
+        limit = self.settings.max_question_chars
+        # Follow-up resolution reads only the last exchange; 20 turns bound the work.
+        return [{**m, "content": m["content"][:limit]} for m in history[-20:]]
+
+    def _k(self, k):
+        if k is None or k == 0:  # 0 has always meant "the default" to callers
+            return None
+        try:
+            n = operator.index(k)  # ints and numpy ints; not 2.5 or "5"
+        except TypeError:
+            n = -1
+        if not 1 <= n <= 100:
+            raise ConfigError(f"k={k!r} is not a number of passages from 1 to 100.")
+        return n
 
 
 _default: Assistant | None = None

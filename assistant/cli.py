@@ -17,6 +17,11 @@ class _Group(click.Group):
         except AssistantError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # disk full, permission denied, a file where a folder should be
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"Error: {exc.strerror or exc}{where}. Check that path and its "
+                       "permissions (ASSISTANT_CORPUS_DIR, ASSISTANT_INDEX_DIR).", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)

@@ -33,8 +33,10 @@ def answer_html(answer: Answer, turn: int) -> str:
     titles = {c.marker: c.title for c in answer.citations}
     parts, pos = [], 0
     for m in MARKER.finditer(answer.text):
-        parts.append(_lines(answer.text[pos:m.start()]))
         n = int(m.group(1))
+        if n not in titles:  # "[7]" quoted from an article is its text, not a link to a source
+            continue
+        parts.append(_lines(answer.text[pos:m.start()]))
         title = escape(titles.get(n) or "source", quote=True)
         parts.append(f'<sup class="ca-fn"><a href="#{anchor(turn, n)}" title="{title}">'
                      f"[{n}]</a></sup>")
