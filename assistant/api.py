@@ -34,6 +34,7 @@ class Turn:
     notes: list[str]
     timings: dict[str, float]
     version: str = ""
+    history: list[dict] | None = None  # checked and clipped
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,9 @@ class Assistant:
     def ask(self, question: str, history: list[dict] | None = None, generator: str | None = None,
             k: int | None = None, filters=None) -> Answer:
         """Answer a question from the corpus, with [n] citations, or abstain."""
-        history = self._history(history)
         turn = self.prepare(question, history, generator, k, filters)
         t0 = time.perf_counter()
-        answer = turn.early or turn.generator.generate(turn.query, turn.passages, history)
+        answer = turn.early or turn.generator.generate(turn.query, turn.passages, turn.history)
         if turn.early is None and getattr(turn.generator, "verify", False):
             from .verify import verify_answer  # LLM output is checked against its passages
 
@@ -148,7 +148,8 @@ class Assistant:
         elif missing:
             early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
         timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}
-        return Turn(question, query, gen, passages, early, notes, timings, state.snapshot.version)
+        return Turn(question, query, gen, passages, early, notes, timings, state.snapshot.version,
+                    history)
 
     def finish(self, turn: Turn, answer: Answer, generate_seconds: float) -> Answer:
         """Stamp the question, query, notes and per-stage timings onto the answer."""
@@ -164,7 +165,6 @@ class Assistant:
         """Yield text deltas (str) as they are produced, then the final verified Answer."""
         from .stream import ask_stream
 
-        history = self._history(history)
         yield from ask_stream(self, question, history=history, generator=generator, k=k,
                               filters=filters)
 

@@ -17,7 +17,7 @@ def ask_stream(assistant, question: str, history=None, generator=None, k=None,
     stream = getattr(turn.generator, "generate_stream", None)
     if turn.early is None and stream is not None:
         answer = None
-        for item in stream(turn.query, turn.passages, history):
+        for item in stream(turn.query, turn.passages, turn.history):
             if isinstance(item, Answer):
                 answer = item
             else:
@@ -29,7 +29,7 @@ def ask_stream(assistant, question: str, history=None, generator=None, k=None,
     else:
         # Generators without native streaming answer at once; the text is replayed word by
         # word so every face can treat all generators alike.
-        answer = turn.early or turn.generator.generate(turn.query, turn.passages, history)
+        answer = turn.early or turn.generator.generate(turn.query, turn.passages, turn.history)
         for piece in re.findall(r"\S+\s*", answer.text):
             yield piece
     yield assistant.finish(turn, answer, time.perf_counter() - t0)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..abstain import abstention, anchors
-from ..citations import format_marker
+from ..citations import format_marker, strip_markers
 from ..followup import split_context
 from ..records import Answer, Citation, Passage
 from ..terms import covered, terms
@@ -220,7 +220,8 @@ def _sentences(p: Passage):
         m = _DATELINE.match(text)
         if m and len(text) - m.end() > 20:
             a, text = a + m.end(), text[m.end():]
-        yield a, b, " ".join(text.split())
+        # An article's own "[7]" would read as one of our citation markers.
+        yield a, b, " ".join(strip_markers(text).split())
 
 
 def compose(question: str, passages: list[Passage], chosen, generator: str) -> Answer:
