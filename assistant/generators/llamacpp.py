@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import threading
 from pathlib import Path
 
@@ -62,11 +61,14 @@ class LlamaCppGenerator(LLMGenerator):
         except ImportError:
             raise MissingDependency("llama-cpp-python", "llm") from None
         path = self.model_path
-        threads = self.settings.llm_threads or os.cpu_count() or 1
+        # 0 keeps llama-cpp-python's defaults (half the cores generate, all read the prompt).
+        # Every core is fastest on an idle machine, but llama.cpp's threads wait for each
+        # other, so one busy core elsewhere can make that several times slower.
+        threads = self.settings.llm_threads or None
         try:
             return Llama(model_path=str(path), n_ctx=self.settings.llm_context, n_threads=threads,
                          n_threads_batch=threads, seed=0, verbose=False)
-        except Exception as exc:  # noqa: BLE001 - llama.cpp reports bad files as ValueError/RuntimeError
+        except Exception as exc:  # noqa: BLE001 - bad files raise ValueError or RuntimeError
             raise GeneratorError(f"llama.cpp could not load {path} ({type(exc).__name__}: {exc}). "
                                  "Check that it is a GGUF chat model, or set "
                                  "ASSISTANT_LLM_MODEL_PATH to another one.") from None

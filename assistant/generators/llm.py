@@ -1,4 +1,4 @@
-"""What every LLM generator shares: the prompt, fitting passages to the context, parsing, condense."""
+"""What every LLM generator shares: the prompt, fitting passages, parsing replies, condense."""
 
 from __future__ import annotations
 
@@ -11,21 +11,18 @@ from ..errors import AssistantError
 from ..followup import is_followup, standalone
 from ..prompts import load_prompt
 from ..records import Answer, Citation, Passage
+from ..terms import terms
 
 # Article text must not be able to close the data block or pose as a citation: delimiter
 # look-alikes get their angle bracket swapped for a look-alike glyph, [n] markers are dropped.
 _DELIMITER = re.compile(r"<(?=\s*/?\s*passages?\b)", re.I)
-MIN_PASSAGE_TOKENS = 48  # below this a passage is cut to uselessness; send fewer passages
+MIN_PASSAGE_TOKENS = 96  # about three news sentences; below that send fewer passages
 CONDENSE_TOKENS = 48
 
 
 def data_text(text: str) -> str:
     """Passage text made safe to sit inside the <passages> block."""
     return _DELIMITER.sub("\u2039", strip_markers(" ".join(text.split())))
-
-
-def _attr(value) -> str:
-    return data_text(str(value or "")).replace('"', "'")
 
 
 class LLMGenerator:
@@ -80,8 +77,9 @@ class LLMGenerator:
         """The follow-up rewritten as a standalone question; rule-based resolution on failure."""
         if not is_followup(question, history):
             return question
-        turns = [f"{m['role']}: {' '.join(strip_markers(str(m.get('content', ''))).split())[:300]}"
-                 for m in history[-4:] if m.get("role") in ("user", "assistant")]
+        said = [(m["role"], " ".join(strip_markers(str(m.get("content", ""))).split())[:300])
+                for m in history[-4:] if m.get("role") in ("user", "assistant")]
+        turns = [f"{role}: {text}" for role, text in said]
         system = load_prompt("condense_system", set(), self.settings.prompts_dir).render()
         user = load_prompt("condense_user", {"history", "question"}, self.settings.prompts_dir)
         messages = [{"role": "system", "content": system.strip()},
@@ -92,8 +90,13 @@ class LLMGenerator:
         except AssistantError:
             return standalone(question, history)
         rewritten = _first_line(reply)
-        # A tiny model may ramble or answer instead of rewriting; only a short question is used.
-        if not rewritten or len(rewritten) > 3 * len(question) + 120 or MARKER.search(rewritten):
+        # A tiny model echoes the question, rambles or answers instead of rewriting: a rewrite
+        # is used only when it is one short question that brings in words from the conversation.
+        added = set(terms(rewritten)) - set(terms(question))
+        context = set(terms(" ".join(text for _, text in said)))
+        one_question = rewritten.endswith("?") and rewritten.count("?") == 1
+        if (not one_question or not added & context or MARKER.search(rewritten)
+                or len(rewritten) > 2 * len(question) + 80):
             return standalone(question, history)
         return rewritten
 
@@ -114,16 +117,19 @@ class LLMGenerator:
 
 def fit_passages(passages: list[Passage], budget: int, count_tokens) -> list[str]:
     """Numbered passage blocks within `budget` tokens; passage i is always number i + 1."""
+    # Fewer whole passages beat many fragments: each one sent gets room for a few sentences.
     n = min(len(passages), max(1, budget // MIN_PASSAGE_TOKENS))
-    share = max(budget // max(n, 1), 16)
-    blocks = []
+    blocks, spent = [], 0
     for i, p in enumerate(passages[:n]):
-        head = (f'<passage n="{i + 1}" title="{_attr(p.title)}" date="{p.date or "unknown"}">')
-        room = share - count_tokens(head) - 4
+        # No title: it is often the article's first sentence again, and tokens are scarce.
+        head = f'<passage n="{i + 1}" date="{p.date or "unknown"}">'
+        # Room a short passage leaves unused goes to the ones after it.
+        room = (budget - spent) // (n - i) - count_tokens(head) - 4
         body = data_text(p.text)
         if count_tokens(body) > room:
             body = _cut(p, room, count_tokens)
         blocks.append(f"{head}\n{body}\n</passage>")
+        spent += count_tokens(blocks[-1])
     return blocks
 
 
@@ -139,7 +145,7 @@ def _cut(p: Passage, room: int, count_tokens) -> str:
     if not kept:
         kept = data_text(p.text)[: max(room, 1) * 3]
         while kept and count_tokens(kept) > room:
-            kept = kept[: int(len(kept) * 0.9)]
+            kept = kept[: int(len(kept) * 0.9)].rsplit(" ", 1)[0]
     return kept
 
 
@@ -162,7 +168,8 @@ def parse_answer(text: str, question: str, passages: list[Passage], generator: s
 def _first_line(reply: str) -> str:
     for line in (reply or "").splitlines():
         line = line.strip().strip('"').strip()
-        line = re.sub(r"^(standalone question|question|rewritten question)\s*:\s*", "", line, flags=re.I)
+        line = re.sub(r"^(standalone question|question|rewritten question)\s*:\s*", "", line,
+                      flags=re.I)
         if line:
             return line
     return ""

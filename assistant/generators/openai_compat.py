@@ -1,4 +1,4 @@
-"""OpenAI-compatible generator: llama.cpp server, Ollama, vLLM, LM Studio or any /v1 chat endpoint."""
+"""OpenAI-compatible generator: llama.cpp server, Ollama, vLLM, LM Studio, any /v1 endpoint."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ class OpenAIGenerator(LLMGenerator):
         # Local servers ignore the key, but the client insists on one.
         key = os.environ.get(self.settings.openai_api_key_env) or "not-needed"
         timeout = self.settings.request_timeout
-        return openai.OpenAI(base_url=self.url, api_key=key, max_retries=self.settings.request_retries,
+        return openai.OpenAI(base_url=self.url, api_key=key,
+                             max_retries=self.settings.request_retries,
                              timeout=openai.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)))
 
     def _chat(self, messages: list[dict], max_tokens: int, stream: bool):
@@ -56,7 +57,7 @@ class OpenAIGenerator(LLMGenerator):
 
     def _stream(self, messages, max_tokens):
         chunks = self._call(messages, max_tokens, stream=True)
-        with self._errors():  # a stream can stall or break after it started
+        with self._errors(midstream=True):  # a stream can stall or break after it started
             for chunk in chunks:
                 # Some servers send a final usage chunk with no choices.
                 delta = chunk.choices[0].delta.content if chunk.choices else None
@@ -71,12 +72,13 @@ class OpenAIGenerator(LLMGenerator):
                 temperature=self.settings.llm_temperature, stream=stream)
 
     @contextlib.contextmanager
-    def _errors(self):
+    def _errors(self, midstream: bool = False):
         """Turn openai's exceptions into one GeneratorError that names the URL and the fix."""
         import openai
 
         s, url = self.settings, self.url
-        tries = f"{s.request_retries + 1} attempt(s)"
+        # A reply already under way is never re-sent: only the first request is retried.
+        tries = "mid-reply" if midstream else f"{s.request_retries + 1} attempt(s)"
         try:
             yield
         except openai.APITimeoutError:
