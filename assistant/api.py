@@ -154,6 +154,9 @@ class Assistant:
     def finish(self, turn: Turn, answer: Answer, generate_seconds: float) -> Answer:
         """Stamp the question, query, notes and per-stage timings onto the answer."""
         answer.question, answer.query, answer.index_version = turn.question, turn.query, turn.version
+        if answer.abstained and turn.query != turn.question:
+            # Generators see the resolved query; the refusal should quote what the user asked.
+            answer.text = answer.text.replace(turn.query.strip(), turn.question.strip())
         answer.notes = turn.notes + answer.notes
         timings = {**turn.timings, "generate": generate_seconds}
         timings["total"] = sum(timings.values())

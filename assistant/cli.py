@@ -98,7 +98,8 @@ def ask(question, as_json, k, generator, since, until, source):
         click.echo(f"[{c.marker}] {c.title} ({c.date or 'undated'}) — {c.source}, chars {c.start}-{c.end}")
         click.echo(f"    \u201c{c.quote}\u201d")
     for note in answer.notes:
-        if not note.startswith("abstained"):
+        # Diagnostics (why it abstained, LLM and verification stats) are in --json.
+        if not note.startswith(("abstained", "llm:", "verify:")):
             click.echo(f"note: {note}", err=True)
 
 
