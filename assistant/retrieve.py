@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ann
 from .chunk import embed_text
 from .index import Snapshot
 from .records import Filters, Passage
@@ -67,14 +68,10 @@ class HybridRetriever:
         return self._collapse(order, fused, k)
 
     def _dense(self, qv: np.ndarray, pool: int, allowed) -> list[int]:
-        index = self.snapshot.faiss_index
-        # With a filter, search wider so enough admitted rows survive.
-        n = index.ntotal if allowed is not None else min(pool, index.ntotal)
-        _, ids = index.search(qv.reshape(1, -1).astype(np.float32), n)
-        rows = [int(i) for i in ids[0] if i >= 0]
-        if allowed is not None:
-            rows = [r for r in rows if allowed[r]]
-        return rows[:pool]
+        # Flat, HNSW or IVF-PQ as the manifest says; a filter goes into the search itself
+        # (exactly over the admitted rows when few), so no admitted row is crowded out.
+        snap = self.snapshot
+        return ann.search(snap.faiss_index, snap.index_info, snap.vectors, qv, pool, allowed)
 
     def _sparse(self, query: str, pool: int, allowed) -> list[int]:
         q = [t for t in terms(query) if t in self.vocabulary]

