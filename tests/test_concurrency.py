@@ -32,8 +32,14 @@ def test_32_threads_ask_while_the_index_is_rebuilt(tmp_path, assistant):
 
     writer = threading.Thread(target=reindex)
     writer.start()
+    results, i = [], 0
     with ThreadPoolExecutor(32) as pool:
-        results = list(pool.map(one, range(160)))
+        # Waves of 32 questions until the writer is done (and one wave after), so answers
+        # surely come from before, during and after the re-indexing; bounded either way.
+        while (i < 160 or not stop.is_set()) and i < 3200:
+            results += list(pool.map(one, range(i, i + 32)))
+            i += 32
+        results += list(pool.map(one, range(i, i + 32)))
     writer.join()
     assert stop.is_set() and len(versions) == 4
     assert len({ans.index_version for _, ans in results}) > 1, "answers spanned the re-indexing"
