@@ -13,7 +13,11 @@ ANN_THRESHOLD = 50_000
 AUTO_KIND = "hnsw"  # the ANN type "auto" switches to: best recall per millisecond in the bench
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 48
+# efSearch for recall@10 >= 0.95 on the bench's synthetic vectors: 384 gave 0.985 at 100k but
+# 0.85 at 1M, where 1536 gave 0.96 (docs/benchmarks.md). Larger graphs need a wider beam.
 HNSW_EF_SEARCH = 384
+HNSW_EF_SEARCH_LARGE = 1536
+HNSW_LARGE = 200_000
 IVF_NPROBE = 64
 # IVF-PQ codes are lossy: fetch this many times more candidates and re-rank them exactly
 # with the float vectors the snapshot holds anyway (for duplicate collapsing).
@@ -45,10 +49,11 @@ def build(vectors: np.ndarray, kind: str, seed: int = 0):
     n, dim = vectors.shape
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        ef = hnsw_ef_search(n)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        index.hnsw.efSearch = ef
         info = {"type": "hnsw", "M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION,
-                "efSearch": HNSW_EF_SEARCH}
+                "efSearch": ef}
     elif kind == "ivfpq" and n >= IVF_MIN:
         nlist = ivf_lists(n)
         m = pq_subquantizers(dim)
@@ -66,6 +71,11 @@ def build(vectors: np.ndarray, kind: str, seed: int = 0):
     if n:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index, info
+
+
+def hnsw_ef_search(n: int) -> int:
+    """The search beam for an HNSW graph of n vectors (recorded in the manifest)."""
+    return HNSW_EF_SEARCH if n <= HNSW_LARGE else HNSW_EF_SEARCH_LARGE
 
 
 def ivf_lists(n: int) -> int:
@@ -100,12 +110,12 @@ def search(index, info: dict, vectors: np.ndarray, qv: np.ndarray, k: int,
     params = None
     if allowed is not None:
         rows = np.flatnonzero(allowed)
-        if kind == "flat" or len(rows) <= EXACT_FILTERED:
+        if len(rows) <= EXACT_FILTERED:
             return _exact(vectors, rows, q[0], k)
         # faiss reads the bitmap through a raw pointer: keep `bitmap` alive until search returns.
         bitmap = np.packbits(allowed, bitorder="little")
         selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bitmap))
-    fetch = min(n, k * IVF_REFINE if kind == "ivfpq" else k)
+    fetch = min(n, k * int(info.get("refine", IVF_REFINE)) if kind == "ivfpq" else k)
     if kind == "hnsw":
         ef = max(int(info.get("efSearch", HNSW_EF_SEARCH)), fetch)
         params = faiss.SearchParametersHNSW(efSearch=ef)
