@@ -51,8 +51,9 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, **overrides):
         base = settings or Settings.load()
         self.settings = base.replace(**overrides) if overrides else base
-        self.embedder = get_embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
-        self.store = IndexStore(self.settings.index_dir)
+        s = self.settings
+        self.embedder = get_embedder(s.embedding_model, s.embedding_batch_size, backend=s.embedding_backend)
+        self.store = IndexStore(s.index_dir, s.index_type, s.ann_threshold)
         self.last_report: IndexReport | None = None
         self._state: _State | None = None
         self._lock = threading.RLock()

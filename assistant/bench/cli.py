@@ -85,7 +85,7 @@ def _text(section) -> str:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--quick", is_flag=True, help="Small sizes (about 3 minutes) for a smoke run.")
+@click.option("--quick", is_flag=True, help="Small sizes (a few minutes) for a smoke run.")
 @click.option("--only", multiple=True, metavar="PART[,PART]",
               help=f"Run only these parts: {', '.join(PARTS)}.")
 @click.option("--skip", multiple=True, metavar="PART[,PART]", help="Leave these parts out.")
@@ -100,7 +100,8 @@ def bench_command(quick, only, skip, sizes, out, no_write, workdir):
     """Measure ingestion, query latency, cold start, embedding backends, index scale and generation.
 
     Prints each part's table as it finishes and writes docs/benchmarks.md with the machine,
-    versions, date, targets and a chart. The full run takes about 20 minutes on 2 cores.
+    versions, date, targets and a chart. The full run took 25 minutes on 2 shared cores, 11 of
+    them building the 1M-vector HNSW graph (leave 1M out with --sizes to save them).
 
     \b
     Examples:

@@ -131,8 +131,10 @@ def run(workdir: Path, articles: int = 500, seed: int = 0, log=print) -> Section
         "sentence-transformers' own SentenceTransformer.encode, batch "
         f"{settings.embedding_batch_size}, in the same process.",
         f"Structural ratio {s.figures['ratio_structural']:.3f}x: (pipeline - its embed step + floor) "
-        "/ floor, i.e. what reading, chunking, the model-window check and writing add; the embed "
-        "step is the same SentenceTransformer.encode call, so any other gap is noise.",
+        "/ floor, i.e. what reading, chunking, the model-window check and writing add. The rest "
+        "of the gap is the embed step itself: the same model and vectors, run through "
+        "transformers directly (TorchEmbedder skips sentence-transformers' per-call overhead), "
+        "plus noise.",
         f"The model-window check (the embedding tokenizer over each chunk, which encode repeats) "
         f"costs {s.figures['tokenizer_check_share']:.1%} of the pipeline: tokenizing once would "
         "save no more than that, so it is left as is.",
