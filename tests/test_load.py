@@ -3,15 +3,10 @@ and a full queue turns newcomers away at once with "Queue is full" instead of a 
 
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,77 +19,12 @@ gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # app.py lives at the top level, beside the package
 
-from tests.conftest import CORPUS  # noqa: E402
+from tests.servers import AppServer, free_port  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
 # Gradio's queue calls pandas in ways pandas 3 deprecates; not ours to fix.
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class AppServer:
-    """`python app.py` on a free port (default host) over its own corpus copy and index."""
-
-    def __init__(self, base: Path, *args: str, env: dict | None = None):
-        self.base, self.args = Path(base), list(args)
-        self.corpus, self.index = self.base / "corpus", self.base / "index"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-        self.env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
-        self.env.update(env or {})
-        self.proc = None
-
-    def __enter__(self):
-        shutil.copytree(CORPUS, self.corpus)
-        self.log_path = self.base / "app.log"
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port), "--corpus", str(self.corpus),
-             "--index-dir", str(self.index), *self.args],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                urllib.request.urlopen(self.url, timeout=2)
-                break
-            except urllib.error.HTTPError:  # up, but asking for a password
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__()
-                    pytest.fail(f"app.py did not start:\n{self.log()[-3000:]}")
-                time.sleep(0.5)
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def client(self, **kwargs):
-        return gradio_client.Client(self.url, verbose=False, **kwargs)
-
-    def memory_mib(self) -> tuple[float, float]:
-        """(resident now, peak resident) of the server process, in MiB."""
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        kib = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines()
-               if line.startswith(("VmRSS", "VmHWM"))}
-        return kib["VmRSS"] / 1024, kib["VmHWM"] / 1024
 
 
 # Twenty questions: answerable, unanswerable, follow-ups and hostile input, each asked under

@@ -2,11 +2,8 @@
 
 import contextlib
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
@@ -15,6 +12,7 @@ from assistant.errors import GeneratorError
 from assistant.followup import standalone
 from assistant.generators.llamacpp import default_model_path
 from assistant.generators.openai_compat import OpenAIGenerator
+from tests.servers import free_port, llama_server
 from tests.test_verify import SEED, assert_verified
 
 pytestmark = pytest.mark.slow
@@ -22,45 +20,12 @@ HISTORY = [{"role": "user", "content": SEED},
            {"role": "assistant", "content": "It was held in Baku, Azerbaijan. [1]"}]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """python -m llama_cpp.server with the bundled GGUF; yields its /v1 base URL, stops after."""
-    port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()),
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-             "--model_alias", "smollm2"],
-            stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}: "
-                            f"{log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start in 90s: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with llama_server(default_model_path(), log) as running:
+        yield running.base
 
 
 @pytest.fixture(scope="module")

@@ -209,7 +209,7 @@ def test_cli_question_that_looks_like_an_option(cli_env):
 @pytest.fixture(scope="module")
 def chat(tmp_path_factory):
     """`python app.py --port <free>` over a corpus copy and index of its own."""
-    from tests.test_load import AppServer
+    from tests.servers import AppServer
 
     with AppServer(tmp_path_factory.mktemp("chat")) as server:
         yield server

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app.py, besid
 import app  # noqa: E402
 from assistant import Assistant, render  # noqa: E402
 from tests.conftest import CORPUS  # noqa: E402
-from tests.test_load import AppServer, free_port  # noqa: E402
+from tests.servers import AppServer, free_port  # noqa: E402
 from tests.test_reliability_faults import Remembering  # noqa: E402
 
 USER, PASSWORD = "reader", "correct horse battery"

@@ -1,7 +1,6 @@
 """The chat's HTTP API: gradio_client calls `ask` and gets what `assistant ask --json` prints."""
 
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -16,17 +15,12 @@ sys.path.insert(0, str(ROOT))  # app.py lives at the top level, beside the packa
 import app  # noqa: E402
 from assistant.errors import ConfigError  # noqa: E402
 from assistant.records import Answer  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 QUESTION = "Where was WTDC-25 held?"
 # Gradio's queue calls pandas in ways pandas 3 deprecates; not ours to fix.
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +30,7 @@ def service(assistant):
 
 def _serve(service, auth=None):
     demo = app.build(service)
-    _, url = app.launch(demo, port=_free_port(), auth=auth, block=False)
+    _, url = app.launch(demo, port=free_port(), auth=auth, block=False)
     return demo, url
 
 

@@ -1,14 +1,8 @@
 """The chat in a real browser: Debian's chromium driven by playwright against `python app.py`."""
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,6 +11,8 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+
+from tests.servers import AppServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -32,45 +28,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(corpus_copy, tmp_path_factory):
+def server(tmp_path_factory):
     """`python app.py` on a free loopback port, over its own corpus copy (uploads land there)."""
-    base = tmp_path_factory.mktemp("ui")
-    corpus = base / "corpus"
-    shutil.copytree(corpus_copy, corpus)
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    for name in ("ASSISTANT_AUTH_USER", "ASSISTANT_AUTH_PASSWORD", "ASSISTANT_GENERATOR"):
-        env.pop(name, None)
-    log = open(base / "app.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--corpus",
-                             str(corpus), "--index-dir", str(base / "index")],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log.seek(0)
-                pytest.fail(f"app.py did not start:\n{log.read()[-3000:]}")
-            time.sleep(0.5)
-    yield {"url": url, "corpus": corpus, "log": base / "app.log", "dir": base}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with AppServer(tmp_path_factory.mktemp("ui")) as app:
+        yield {"url": app.url, "corpus": app.corpus, "log": app.log_path, "dir": app.base}
 
 
 @pytest.fixture(scope="module")
