@@ -11,7 +11,7 @@ import numpy as np
 from .errors import ConfigError, MissingDependency
 from .settings import BUNDLED_MODEL
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 
 class Embedder(Protocol):
@@ -129,7 +129,7 @@ EMBEDDERS = {"sentence-transformers": SentenceTransformerEmbedder}
 
 def get_embedder(model: str, batch_size: int = 64, kind: str = "sentence-transformers",
                  backend: str | None = None) -> Embedder:
-    """An embedder by registered kind and backend (torch, onnx, onnx-int8); unknown ones raise."""
+    """An embedder by registered kind and backend (auto, torch, onnx, onnx-int8); unknown ones raise."""
     if kind not in EMBEDDERS:
         raise ConfigError(f"Unknown embedder {kind!r}; valid: {', '.join(EMBEDDERS)}")
     if backend is None:
@@ -139,11 +139,16 @@ def get_embedder(model: str, batch_size: int = 64, kind: str = "sentence-transfo
     if backend not in BACKENDS:
         raise ConfigError(f"Unknown embedding backend {backend!r}; valid: {', '.join(BACKENDS)} "
                           "(ASSISTANT_EMBEDDING_BACKEND).")
-    from .embed_light import OnnxEmbedder, TorchEmbedder, plain_mean_pooling
+    from .embed_light import OnnxEmbedder, TorchEmbedder, onnx_available, plain_mean_pooling
 
+    plain = kind == "sentence-transformers" and plain_mean_pooling(model)
+    if backend == "auto":
+        # ONNX gives the torch vectors 2x faster and a 1 s cold start (docs/benchmarks.md), but it
+        # runs plain mean-pooling folders only; anything else goes through sentence-transformers.
+        backend = "onnx" if plain and onnx_available() else "torch"
     if backend != "torch":
         return OnnxEmbedder(model, batch_size, quantize=backend == "onnx-int8")
-    if kind == "sentence-transformers" and plain_mean_pooling(model):
+    if plain:
         # Same model, same vectors, without importing sentence-transformers (~4 s of a cold start).
         return TorchEmbedder(model, batch_size)
     return EMBEDDERS[kind](model, batch_size)

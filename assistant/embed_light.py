@@ -1,4 +1,4 @@
-"""Mean-pooling models without sentence-transformers: torch (default) or onnxruntime (opt-in).
+"""Mean-pooling models without sentence-transformers: onnxruntime (default) or torch.
 
 Both tokenize with the model's own tokenizer.json, pool and normalise as sentence-transformers
 does, so their vectors match SentenceTransformer.encode (to ~1e-7, tested) and share an index.
@@ -34,6 +34,13 @@ def plain_mean_pooling(model: str) -> bool:
     return (modules[:2] == _PLAIN and modules[2:] in ([], ["sentence_transformers.models.Normalize"])
             and modes == {"pooling_mode_mean_tokens"} and (folder / "tokenizer.json").is_file()
             and not extra.get("prompts") and not extra.get("default_prompt_name"))
+
+
+def onnx_available() -> bool:
+    """Whether onnxruntime is installed (a core dependency, but a slim install may lack it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 class _MeanPooled(_Cached):
@@ -167,11 +174,16 @@ class OnnxEmbedder(_MeanPooled):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise MissingDependency("onnxruntime", "onnx") from None
+            raise MissingDependency("onnxruntime", "core") from None
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        return ort.InferenceSession(str(self._onnx_file(folder)), options,
-                                    providers=["CPUExecutionProvider"])
+        path = self._onnx_file(folder)
+        try:
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - a damaged cache file: export again, once
+            path.unlink(missing_ok=True)
+            return ort.InferenceSession(str(self._onnx_file(folder)), options,
+                                        providers=["CPUExecutionProvider"])
 
     def _forward(self, runner, ids, mask):
         return runner.run(None, {"input_ids": ids, "attention_mask": mask,
@@ -185,12 +197,17 @@ class OnnxEmbedder(_MeanPooled):
         target = self.cache_dir / f"{folder.name}-{key}{'-int8' if self.quantize else ''}.onnx"
         if target.is_file():
             return target
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         fp32 = self.cache_dir / f"{folder.name}-{key}.onnx"
-        if not fp32.is_file():
-            _export_onnx(folder, fp32)
-        if self.quantize:
-            _quantize_int8(fp32, target)
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            if not fp32.is_file():
+                _export_onnx(folder, fp32)
+            if self.quantize:
+                _quantize_int8(fp32, target)
+        except OSError as exc:
+            raise ConfigError(f"Could not write the ONNX export of {self.name!r} to {self.cache_dir} "
+                              f"({exc.strerror or exc}). Point XDG_CACHE_HOME at a writable folder, "
+                              "or set ASSISTANT_EMBEDDING_BACKEND=torch.") from None
         return target
 
 
@@ -198,7 +215,9 @@ def _export_onnx(folder: Path, dest: Path) -> None:
     """Trace the transformer (last hidden state) to ONNX with dynamic batch and length; once."""
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # "Loading weights" from local disk is only noise
     model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
 
     class Hidden(torch.nn.Module):

@@ -32,15 +32,14 @@ class GeneratorError(AssistantError):
 
 
 class MissingDependency(AssistantError):
-    """An optional dependency is not installed."""
+    """A dependency (core or of an extra) is not installed."""
 
     exit_code = 6
 
     def __init__(self, package: str, extra: str):
-        super().__init__(
-            f"The optional package '{package}' is not installed. "
-            f"Install it with: pip install -e '.[{extra}]'"
-        )
+        kind, target = ("required", ".") if extra == "core" else ("optional", f"'.[{extra}]'")
+        super().__init__(f"The {kind} package '{package}' is not installed. "
+                         f"Install it with: pip install -e {target}")
 
 
 class QuestionError(AssistantError):

@@ -21,9 +21,9 @@ class Settings:
     index_dir: Path = PROJECT_ROOT / "embeddings"
     embedding_model: str = BUNDLED_MODEL
     embedding_batch_size: int = 64
-    # torch (default), onnx (same vectors, no torch import when answering; extra [onnx]) or
-    # onnx-int8 (quantized; see docs/benchmarks.md before choosing it).
-    embedding_backend: str = "torch"
+    # auto (onnx for plain mean-pooling models, else torch), torch, onnx (the torch vectors
+    # without importing torch when answering) or onnx-int8 (quantized; see docs/benchmarks.md).
+    embedding_backend: str = "auto"
     # FAISS index: auto = exact (flat) below ann_threshold vectors, HNSW above; or force
     # flat / hnsw / ivfpq. The threshold comes from `assistant bench --only scale`.
     index_type: str = "auto"

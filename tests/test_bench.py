@@ -187,38 +187,59 @@ def test_embedding_backend_is_chosen_by_setting(monkeypatch):
     # The bundled model is plain mean pooling: run without importing sentence-transformers.
     assert isinstance(get_embedder(BUNDLED_MODEL, backend="torch"), TorchEmbedder)
     assert isinstance(get_embedder("no/such-model", backend="torch"), SentenceTransformerEmbedder)
+    # auto (the default): ONNX where it runs the model, sentence-transformers elsewhere.
+    monkeypatch.delenv("ASSISTANT_EMBEDDING_BACKEND", raising=False)
+    chosen = get_embedder(BUNDLED_MODEL)
+    assert isinstance(chosen, OnnxEmbedder) and chosen.backend == "onnx" and chosen.vector_space == ""
+    assert isinstance(get_embedder("no/such-model"), SentenceTransformerEmbedder)
+    monkeypatch.setattr("assistant.embed_light.onnx_available", lambda: False)
+    assert isinstance(get_embedder(BUNDLED_MODEL, backend="auto"), TorchEmbedder)
     monkeypatch.setenv("ASSISTANT_EMBEDDING_BACKEND", "onnx-int8")
     chosen = get_embedder("m")  # nothing loads until first use
     assert isinstance(chosen, OnnxEmbedder) and chosen.vector_space == "int8"
-    with pytest.raises(ConfigError, match="valid: torch, onnx, onnx-int8"):
+    with pytest.raises(ConfigError, match="valid: auto, torch, onnx, onnx-int8"):
         get_embedder("m", backend="tensorrt")
 
 
 @pytest.mark.slow
-def test_light_torch_path_gives_sentence_transformers_vectors(assistant):
+def test_light_backends_give_sentence_transformers_vectors(assistant, tmp_path):
     from assistant.embed import SentenceTransformerEmbedder
+    from assistant.embed_light import OnnxEmbedder, TorchEmbedder
 
-    st = SentenceTransformerEmbedder(assistant.settings.embedding_model)
+    model = assistant.settings.embedding_model
+    assert isinstance(assistant.embedder, OnnxEmbedder)  # the default for the bundled model
+    st = SentenceTransformerEmbedder(model)
     texts = [c.text for c in assistant.snapshot.chunks[:12]] + ["  Where was WTDC-25 held?  ", "x " * 400]
-    assert float((st.embed(texts) * assistant.embedder.embed(texts)).sum(axis=1).min()) > 0.99999
-    assert st.token_counts(texts) == assistant.embedder.token_counts(texts)
-    assert st.max_tokens == assistant.embedder.max_tokens == 256 and assistant.embedder.dimension == 384
-
-
-@pytest.mark.slow
-def test_onnx_backend_gives_the_torch_vectors(assistant, tmp_path):
-    pytest.importorskip("onnxruntime")
-    from assistant.embed_light import OnnxEmbedder
-
-    onnx = OnnxEmbedder(assistant.settings.embedding_model, cache_dir=tmp_path)
-    texts = [c.text for c in assistant.snapshot.chunks[:12]] + ["Where was WTDC-25 held?", "x " * 400]
-    ref = assistant.embedder.embed(texts)
-    got = onnx.embed(texts)
-    assert got.shape == ref.shape and float((got * ref).sum(axis=1).min()) > 0.9999
-    assert onnx.token_counts(texts) == assistant.embedder.token_counts(texts)
-    assert onnx.fits(texts) == assistant.embedder.fits(texts) and onnx.fits(texts)[-1] is False
+    ref = st.embed(texts)
+    for light in (TorchEmbedder(model), OnnxEmbedder(model, cache_dir=tmp_path)):
+        got = light.embed(texts)
+        assert got.shape == ref.shape and float((got * ref).sum(axis=1).min()) > 0.9999, light.backend
+        assert light.token_counts(texts) == st.token_counts(texts)
+        assert light.fits(texts) == st.fits(texts) and light.fits(texts)[-1] is False
+        assert light.max_tokens == st.max_tokens == 256 and light.dimension == 384
     assert len(list(tmp_path.glob("*.onnx"))) == 1  # exported once, then reused
-    assert OnnxEmbedder(assistant.settings.embedding_model, cache_dir=tmp_path).embed(texts[:2]).shape[0] == 2
+    assert OnnxEmbedder(model, cache_dir=tmp_path).embed(texts[:2]).shape[0] == 2
+
+
+def test_onnx_export_is_redone_when_the_cached_file_is_damaged(tmp_path):
+    from assistant.embed_light import OnnxEmbedder
+    from assistant.settings import BUNDLED_MODEL
+
+    OnnxEmbedder(BUNDLED_MODEL, cache_dir=tmp_path).embed(["warm"])
+    (cached,) = tmp_path.glob("*.onnx")
+    cached.write_bytes(b"not a model")
+    fresh = OnnxEmbedder(BUNDLED_MODEL, cache_dir=tmp_path).embed(["Where was WTDC-25 held?"])
+    assert fresh.shape == (1, 384) and cached.stat().st_size > 10**7
+
+
+def test_onnx_export_to_an_unwritable_cache_says_what_to_do(tmp_path):
+    from assistant.embed_light import OnnxEmbedder
+    from assistant.settings import BUNDLED_MODEL
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(ConfigError, match="XDG_CACHE_HOME.*ASSISTANT_EMBEDDING_BACKEND=torch"):
+        OnnxEmbedder(BUNDLED_MODEL, cache_dir=blocker / "onnx").embed(["x"])
 
 
 def test_int8_vectors_never_mix_with_fp32_ones(tmp_path):
