@@ -75,6 +75,17 @@ def build(vectors: np.ndarray, kind: str, seed: int = 0):
     return index, info
 
 
+def extend(index, info: dict, vectors: np.ndarray) -> dict:
+    """Add `vectors` as the next rows of a built index; returns its updated manifest entry."""
+    import faiss
+
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    if info.get("type") == "hnsw":  # a graph that grew past HNSW_LARGE needs the wider beam
+        info["efSearch"] = index.hnsw.efSearch = hnsw_ef_search(index.ntotal)
+    return info
+
+
 def hnsw_ef_search(n: int) -> int:
     """The search beam for an HNSW graph of n vectors (recorded in the manifest)."""
     return HNSW_EF_SEARCH if n <= HNSW_LARGE else HNSW_EF_SEARCH_LARGE
