@@ -114,6 +114,33 @@ def test_index_switches_type_above_the_threshold_and_the_manifest_says_so(tmp_pa
     assert small.load().index_info["type"] == "flat"
 
 
+def test_new_articles_extend_the_hnsw_graph_instead_of_rebuilding_it(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    synth.write_articles(corpus, 30, synth.sentence_pool(CORPUS))
+    store, first = _sync(tmp_path, corpus, threshold=50)
+    before = store.load()
+    (corpus / "zz_new.txt").write_text("Kazakhstan and Iran opened a data center in Astana.\n")
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the HNSW graph was rebuilt for one new article")
+
+    with monkeypatch.context() as m:
+        m.setattr(ann, "build", no_rebuild)
+        _, added = _sync(tmp_path, corpus, threshold=50)
+    snap = store.load()
+    assert added.appended and not added.rebuilt and added.embedded == 1
+    assert "added to the existing search index" in added.summary()
+    assert snap.faiss_index.ntotal == len(snap.chunks) == len(before.chunks) + 1
+    assert snap.chunks[:-1] == before.chunks and snap.chunks[-1].source == "zz_new.txt"
+    assert np.array_equal(snap.vectors[:-1], before.vectors)
+    hits = HybridRetriever(snap, _HashEmbedder()).search("data center in Astana", 3)
+    assert hits[0].source == "zz_new.txt"
+    # A changed or removed article cannot be taken out of a graph: that rebuilds.
+    (corpus / "zz_new.txt").write_text("Kazakhstan and Iran opened a data center in Almaty.\n")
+    _, changed = _sync(tmp_path, corpus, threshold=50)
+    assert not changed.appended and store.load().chunks[-1].text.endswith("Almaty.")
+
+
 def test_unchanged_corpus_keeps_the_live_version(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -177,6 +204,21 @@ def test_bench_command_writes_the_report(tmp_path, monkeypatch):
     text = out.read_text()
     assert "## Machine" in text and "## Versions" in text and "faiss-cpu" in text
     assert "| 300 | flat |" in text and (tmp_path / "docs" / "benchmarks.png").exists()
+
+
+def test_a_failing_part_does_not_discard_the_others(tmp_path, monkeypatch):
+    import assistant.bench.cli as cli
+    from assistant.bench import generation
+
+    monkeypatch.setattr(cli, "_scale_inputs", lambda ws, cfg, log: (_clustered(300), _clustered(10, seed=4)))
+    monkeypatch.setattr(generation, "run", lambda *a, **k: 1 / 0)
+    out = tmp_path / "benchmarks.md"
+    result = CliRunner().invoke(bench_command, ["--only", "generation,scale", "--sizes", "300",
+                                                "--out", str(out)])
+    assert result.exit_code == 1
+    assert "generation: FAILED (ZeroDivisionError" in result.output
+    assert "Re-run them with: assistant bench --only generation" in result.output
+    assert "| 300 | flat |" in out.read_text()  # the part that worked is written
 
 
 def test_embedding_backend_is_chosen_by_setting(monkeypatch):

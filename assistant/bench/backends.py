@@ -55,9 +55,9 @@ def run(ws: Workspace, n_chunks: int = 600, n_queries: int = 100, evaluate: bool
     qs = questions(n_queries)
     settings = Settings.load()
     embedders = {}
-    for backend in BACKENDS:
+    for backend in (b for b in BACKENDS if b != "auto"):  # auto is one of the others
         if backend != "torch" and importlib.util.find_spec("onnxruntime") is None:
-            s.notes.append(f"{backend}: onnxruntime not installed (pip install -e '.[onnx]'); skipped.")
+            s.notes.append(f"{backend}: onnxruntime not installed (pip install -e .); skipped.")
             continue
         embedders[backend] = get_embedder(settings.embedding_model, settings.embedding_batch_size,
                                           backend=backend)

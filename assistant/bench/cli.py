@@ -33,33 +33,52 @@ def _parts(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
     return [p for p in PARTS if p in chosen and p not in skipped]
 
 
-def run_parts(parts: list[str], cfg: dict, ws, log=print) -> list:
-    """Run the chosen benchmarks in order (later ones reuse what earlier ones built)."""
-    from . import backends, coldstart, generation, ingestion, latency, scale
-    from .common import Timer, quiet_logs
+def run_parts(parts: list[str], cfg: dict, ws, log=print) -> tuple[list, list[str]]:
+    """Run the chosen benchmarks in order (later ones reuse what earlier ones built).
+
+    Returns the finished sections and the names of the parts that failed.
+    """
+    from .common import quiet_logs
 
     quiet_logs()
-    sections = []
+    sections, failed = [], []
     for part in parts:
-        with Timer() as t:
-            if part == "ingestion":
-                section = ingestion.run(ws.root, cfg["articles"], log=log)
-            elif part == "latency":
-                section = latency.run(ws, cfg["questions"], cfg["large_chunks"], log=log)
-            elif part == "coldstart":
-                section = coldstart.run(ws, cfg["cold_repeats"], log=log)
-            elif part == "backends":
-                section = backends.run(ws, cfg["backend_chunks"], cfg["backend_queries"],
-                                       eval_limit=cfg["eval_limit"], log=log)
-            elif part == "scale":
-                section = scale.run(*_scale_inputs(ws, cfg, log), sizes=cfg["sizes"], log=log)
-            else:
-                section = generation.run(cfg["gen_runs"], cfg["gen_tokens"], log=log)
-        section.seconds = t.wall
-        section.when = time.strftime("%Y-%m-%d %H:%M")
+        try:
+            section = _run_part(part, cfg, ws, log)
+        except Exception as exc:  # noqa: BLE001 - one broken part must not discard the others
+            import traceback
+
+            log(f"{traceback.format_exc()}\n== {part}: FAILED ({type(exc).__name__}: {exc}); "
+                "the other parts go on.")
+            failed.append(part)
+            continue
         sections.append(section)
         log(_text(section))
-    return sections
+    return sections, failed
+
+
+def _run_part(part: str, cfg: dict, ws, log):
+    """One benchmark part, timed and stamped."""
+    from . import backends, coldstart, generation, ingestion, latency, scale
+    from .common import Timer
+
+    with Timer() as t:
+        if part == "ingestion":
+            section = ingestion.run(ws.root, cfg["articles"], log=log)
+        elif part == "latency":
+            section = latency.run(ws, cfg["questions"], cfg["large_chunks"], log=log)
+        elif part == "coldstart":
+            section = coldstart.run(ws, cfg["cold_repeats"], log=log)
+        elif part == "backends":
+            section = backends.run(ws, cfg["backend_chunks"], cfg["backend_queries"],
+                                   eval_limit=cfg["eval_limit"], log=log)
+        elif part == "scale":
+            section = scale.run(*_scale_inputs(ws, cfg, log), sizes=cfg["sizes"], log=log)
+        else:
+            section = generation.run(cfg["gen_runs"], cfg["gen_tokens"], log=log)
+    section.seconds = t.wall
+    section.when = time.strftime("%Y-%m-%d %H:%M")
+    return section
 
 
 def _scale_inputs(ws, cfg, log):
@@ -123,12 +142,15 @@ def bench_command(quick, only, skip, sizes, out, no_write, workdir):
     scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731 - progress to stderr, tables too
     try:
-        sections = run_parts(parts, cfg, Workspace(scratch, log), log=log)
+        sections, failed = run_parts(parts, cfg, Workspace(scratch, log), log=log)
     finally:
         if not workdir:
             shutil.rmtree(scratch, ignore_errors=True)
+    if failed:
+        click.echo(f"Failed: {', '.join(failed)} (tracebacks above); the report keeps their last "
+                   f"figures. Re-run them with: assistant bench --only {','.join(failed)}", err=True)
     if no_write:
-        return
+        sys.exit(1 if failed else 0)
     # A partial run (--only) refreshes its parts and keeps the others from the last report.
     out.parent.mkdir(parents=True, exist_ok=True)
     sections = merge(out.with_suffix(".json"), sections, PARTS)
@@ -142,3 +164,4 @@ def bench_command(quick, only, skip, sizes, out, no_write, workdir):
     if missed:
         click.echo(f"Targets missed: {'; '.join(missed)} (see {out.name}).", err=True)
     sys.stdout.flush()
+    sys.exit(1 if failed else 0)

@@ -115,8 +115,11 @@ def chart(sections: list[Section], path: Path) -> bool:
                 left += sec
             floor = next(r[1] for r in s.rows if r[0].startswith("raw"))
             ax.barh(["raw encode"], [floor], color="#777777")
+            for label, sec, _ in (r for r in s.rows if r[0].startswith("pipeline total, default")):
+                ax.barh([label.replace("pipeline total, ", "")], [sec], color="#4c9a2a")
             ax.set_xlabel("seconds")
-            ax.set_title(f"Ingestion: {s.figures.get('ratio_wall', 0):.3f}x the raw encode")
+            ax.set_title(f"Ingestion: {s.figures.get('ratio_wall', 0):.3f}x (torch), "
+                         f"{s.figures.get('ratio_default_wall', 0):.3f}x (default) the raw encode")
             ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
