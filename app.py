@@ -136,9 +136,10 @@ def build(service: ChatService) -> gr.Blocks:
             gr.Markdown("### Add articles")
             upload = gr.File(file_count="multiple", label="Upload articles", height=120,
                              elem_id="ca-upload")
-            gr.Markdown(f"<small>{' '.join(sorted(uploads.SUPPORTED))} · UTF-8 text · up to "
-                        f"{s.max_file_mb:g} MB each. Saved into the corpus folder and indexed "
-                        "at once.</small>")
+            gr.Markdown(f"<small>{' '.join(sorted(uploads.SUPPORTED))} · UTF-8 text, or PDF "
+                        f"with a text layer · up to {s.max_file_mb:g} MB each (PDF "
+                        f"{uploads.upload_limit_mb('.pdf', s.max_file_mb):g} MB). Saved into the "
+                        "corpus folder and indexed at once.</small>")
             status = gr.Markdown(service.status(), elem_id="ca-status")
         gr.Markdown("## Corpus Assistant\nAnswers come only from the indexed news articles; "
                     "every sentence cites its source. Click a [n] to see the quoted words.")

@@ -1,4 +1,4 @@
-"""Read .txt/.md/.html/.jsonl files or folders into cleaned Articles; report bad files by name."""
+"""Read .txt/.md/.html/.jsonl/.pdf files or folders into cleaned Articles; report bad files by name."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .clean import clean_text, parse_date
 from .errors import CorpusError
 from .records import Article
 
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf"}
 
 
 @dataclass
@@ -36,8 +36,16 @@ class Corpus:
     problems: list[Problem] = field(default_factory=list)
 
 
-# A .jsonl file holds many articles, so it may be this many times larger than one article.
+# A .jsonl file holds many articles, so it may be this many times larger than one article;
+# a PDF carries fonts and pictures besides its text.
 JSONL_FACTOR = 200
+PDF_FACTOR = 10
+
+
+def file_limit_mb(name: str, max_file_mb: float) -> float:
+    """The size limit for one file of this type, given the per-article limit."""
+    suffix = Path(name).suffix.lower()
+    return max_file_mb * {".jsonl": JSONL_FACTOR, ".pdf": PDF_FACTOR}.get(suffix, 1)
 
 
 def read_corpus(path: str | Path, max_file_mb: float = 5.0) -> Corpus:
@@ -50,9 +58,8 @@ def read_corpus(path: str | Path, max_file_mb: float = 5.0) -> Corpus:
     for file in _files(path, root, corpus.problems):
         source = file.relative_to(root).as_posix()
         try:
-            many = file.suffix.lower() == ".jsonl"
-            text = _read_text(file, max_file_mb * (JSONL_FACTOR if many else 1))
-            corpus.articles.extend(_parse(file, source, text, corpus.problems, max_file_mb))
+            data = _read_bytes(file, file_limit_mb(file.name, max_file_mb))
+            corpus.articles.extend(_parse(file, source, data, corpus.problems, max_file_mb))
         except CorpusError as exc:
             corpus.problems.append(Problem(source, str(exc)))
     return corpus
@@ -77,14 +84,17 @@ def _files(path: Path, root: Path, problems: list[Problem]) -> Iterator[Path]:
             yield file
 
 
-def _read_text(file: Path, max_file_mb: float) -> str:
+def _read_bytes(file: Path, max_file_mb: float) -> bytes:
     size = file.stat().st_size
     if size == 0:
         raise CorpusError("empty file; add text or remove it")
     if size > max_file_mb * 1024 * 1024:
         raise CorpusError(f"file is {size / 2**20:.1f} MB, over the {max_file_mb:g} MB limit; split it "
                           "into articles (one per file or per JSONL line) or raise ASSISTANT_MAX_FILE_MB")
-    data = file.read_bytes()
+    return file.read_bytes()
+
+
+def _decode(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise CorpusError("binary file (NUL bytes); only UTF-8 text is indexed")
     try:
@@ -96,9 +106,17 @@ def _read_text(file: Path, max_file_mb: float) -> str:
     return text
 
 
-def _parse(file: Path, source: str, text: str, problems: list[Problem],
+def _parse(file: Path, source: str, data: bytes, problems: list[Problem],
            max_mb: float) -> list[Article]:
     suffix = file.suffix.lower()
+    if suffix == ".pdf":
+        from .pdf import extract
+
+        raw, title, created = extract(data)
+        # A PDF's creation date is when it was made, often later than the story: a date
+        # printed in the text wins.
+        return [_article(source, 0, raw, title, fallback_date=created)]
+    text = _decode(data)
     if suffix == ".jsonl":
         return list(_jsonl(source, text, problems, max_mb))
     if suffix in (".html", ".htm"):
@@ -131,8 +149,9 @@ def _jsonl(source: str, text: str, problems: list[Problem], max_mb: float) -> It
         yield _article(where, lineno, body, record.get("title"), date, record.get("url"))
 
 
-def _article(source, position, raw, title=None, date=None, url=None) -> Article:
+def _article(source, position, raw, title=None, date=None, url=None, fallback_date=None) -> Article:
     cleaned = clean_text(raw, title=title, date=date)
+    cleaned.date = cleaned.date or fallback_date
     # The id names the article's place (file, line), so an edited article keeps its id and
     # only its content hash changes; that is what incremental re-indexing compares.
     art_id = hashlib.sha256(f"{source}\0{position}".encode()).hexdigest()[:16]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CorpusError
-from .ingest import SUPPORTED, read_corpus
+from .ingest import PDF_FACTOR, SUPPORTED, read_corpus
 
 # Letters and digits of any script, dot, dash, underscore; everything else (slashes, control
 # and bidi-override characters, spaces, quotes) becomes "_".
@@ -58,16 +58,28 @@ def check_name(filename: str) -> str:
     if suffix not in SUPPORTED:
         kinds = ", ".join(sorted(SUPPORTED))
         shown = f"'{suffix}' files are" if suffix else "files without an extension are"
-        raise CorpusError(f"{filename}: {shown} not supported. Upload UTF-8 text as {kinds}.")
+        raise CorpusError(f"{filename}: {shown} not supported. Upload UTF-8 text as {kinds} "
+                          "(or a PDF with a text layer).")
     return name
 
 
+def upload_limit_mb(filename: str, max_mb: float) -> float:
+    """Per-upload size limit: a PDF carries fonts and pictures besides its text."""
+    return max_mb * (PDF_FACTOR if filename.lower().endswith(".pdf") else 1)
+
+
 def check_bytes(data: bytes, filename: str, max_mb: float) -> None:
-    """Raise CorpusError unless `data` is non-empty UTF-8 text within the size limit."""
-    if len(data) > max_mb * 1024 * 1024:
-        raise _too_big(filename, len(data), max_mb)
+    """Raise CorpusError unless `data` is non-empty UTF-8 text (or a PDF) within the size limit."""
+    limit = upload_limit_mb(filename, max_mb)
+    if len(data) > limit * 1024 * 1024:
+        raise _too_big(filename, len(data), limit)
     if not data.strip():
         raise CorpusError(f"{filename}: the file is empty.")
+    if filename.lower().endswith(".pdf"):
+        if not data.startswith(b"%PDF-"):
+            raise CorpusError(f"{filename}: this is not a PDF (it does not start with %PDF-). "
+                              "Upload the real PDF, or the text as .txt.")
+        return  # whether it holds readable text is checked by reading it, next
     if b"\x00" in data[:8192]:
         raise CorpusError(f"{filename}: this is a binary file; only UTF-8 text can be added.")
     try:
@@ -85,9 +97,9 @@ def save_upload(source: str | Path, filename: str, corpus_dir: str | Path,
         raise CorpusError(f"Uploads need a corpus folder, and {corpus_dir} is not one. "
                           "Set ASSISTANT_CORPUS_DIR to a folder.")
     name = check_name(filename)
-    size = source.stat().st_size
-    if size > max_mb * 1024 * 1024:  # refuse before reading it into memory
-        raise _too_big(filename, size, max_mb)
+    size, limit = source.stat().st_size, upload_limit_mb(name, max_mb)
+    if size > limit * 1024 * 1024:  # refuse before reading it into memory
+        raise _too_big(filename, size, limit)
     data = source.read_bytes()
     check_bytes(data, filename, max_mb)
     # A hidden name: the indexer skips dot-files, so a half-checked upload is never indexed.

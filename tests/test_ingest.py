@@ -14,7 +14,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
     (tmp_path / "blank.md").write_text("   \n\n ")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02PNG")
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 au lait".encode("latin-1"))
-    (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
+    (tmp_path / "ignored.docx").write_bytes(b"PK\x03\x04")  # not a type the indexer reads
     corpus = read_corpus(tmp_path)
     assert [a.source for a in corpus.articles] == ["good.txt"]
     reasons = {p.source: p.reason for p in corpus.problems}

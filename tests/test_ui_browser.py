@@ -234,7 +234,10 @@ def test_bad_uploads_are_explained_in_the_chat(page, server, tmp_path):
     expect(_upload(page, latin)[-1]).to_contain_text("not valid UTF-8")
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(b"%PDF-1.7 binary")
-    expect(_upload(page, pdf)[-1]).to_contain_text("'.pdf' files are not supported")
+    expect(_upload(page, pdf)[-1]).to_contain_text("unreadable PDF")
+    slides = tmp_path / "slides.pptx"
+    slides.write_bytes(b"PK\x03\x04")
+    expect(_upload(page, slides)[-1]).to_contain_text("'.pptx' files are not supported")
     assert not (server["corpus"] / "latin1.txt").exists()
     assert not (server["corpus"] / "report.pdf").exists()
     _shot(page, "7-bad-upload")

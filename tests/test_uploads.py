@@ -84,7 +84,8 @@ def test_the_same_file_twice_is_not_duplicated(tmp_path, corpus):
 
 
 @pytest.mark.parametrize("name, data, message", [
-    ("report.pdf", b"%PDF-1.7 ...", "'.pdf' files are not supported"),
+    ("slides.pptx", b"PK\x03\x04", "'.pptx' files are not supported"),
+    ("report.pdf", b"%PDF-1.7 ...", "unreadable PDF"),
     ("passwd", ARTICLE, "files without an extension are not supported"),
     ("empty.txt", b"  \n\t ", "empty"),
     ("latin1.txt", "caf\u00e9 au lait".encode("latin-1"), "not valid UTF-8"),
