@@ -62,6 +62,22 @@ def test_answer_is_short_not_a_dump(assistant):
     assert set(answer.timings) >= {"retrieve", "generate", "total"}
 
 
+@pytest.mark.parametrize("question, sentence, answers", [
+    ("How many satellites has Iran launched?", "The two countries can cooperate in designing satellites.", False),
+    ("How many universities offer aerospace majors?", "Currently, 13 universities and a research institute offer it.", True),
+    ("How many members does the union have?", "The union has 194 member states.", True),
+    ("How long was Zarepour's trip to Baghdad?", "Zarepour made a one-day trip to Baghdad.", True),
+    ("How long is the proposed cable?", "Trade should reach 20 billion dollars yearly.", False),
+    ("How much should trade reach?", "Trade should reach 20 billion dollars yearly.", True),
+    ("When does the conference end?", "It is held from November 17 to 28 in Baku.", True),
+])
+def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers):
+    from assistant.generators.extractive import _answer_types
+
+    (wanted,) = _answer_types(question)
+    assert bool(wanted.search(sentence)) is answers
+
+
 @pytest.mark.parametrize("question", UNANSWERABLE)
 def test_abstains_when_the_corpus_does_not_say(assistant, question):
     answer = assistant.ask(question)

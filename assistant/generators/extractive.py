@@ -16,29 +16,60 @@ from ..terms import covered, terms
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
 class _Amount:
-    """A count or amount; not an ordinal ("19th"), a year, a day of a month or a name ("WTDC-25")."""
+    """A count or amount; not an ordinal ("19th"), a year, a day of a month or a name ("WTDC-25").
+
+    With `counted` ("how many satellites") the number must count that noun, and with `units`
+    ("how long") it must carry such a unit: "the two countries" answers neither.
+    """
 
     _NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*(?![\w-])")
     _WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
                         r"thousands?|millions?|billions?)\b", re.I)
     _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*(\d+\s*(?:[–—-]|to)\s*)?$")
 
+    def __init__(self, counted: str = "", units: re.Pattern | None = None):
+        self.counted, self.units = terms(counted), units
+
     def search(self, text: str) -> bool:
-        for m in self._NUMBER.finditer(text):
-            year = re.fullmatch(r"(19|20)\d\d", m.group())
-            if not year and not self._AFTER_MONTH.search(text[:m.start()]):
-                return True
-        return bool(self._WORDS.search(text))
+        numbers = [m for m in self._NUMBER.finditer(text)
+                   if not re.fullmatch(r"(19|20)\d\d", m.group())
+                   and not self._AFTER_MONTH.search(text[:m.start()])]
+        return any(self._counts(text[m.end():]) for m in numbers + list(self._WORDS.finditer(text)))
+
+    def _counts(self, after: str) -> bool:
+        """Whether the words right after a number are what the question asks to count or measure."""
+        words = re.findall(r"[A-Za-z]+", after)[:3]
+        if self.units:
+            return any(self.units.fullmatch(w.lower()) for w in words)
+        if self.counted:
+            return any(covered(t, set(terms(" ".join(words)))) for t in self.counted)
+        return True
 
 
-_ANSWER_TYPES = [  # (question pattern, evidence the answering sentence should hold)
-    (re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when|dates?)\b", re.I),
-     re.compile(rf"\b({_MONTHS}|(19|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")),
-    (re.compile(r"\b(how (many|much|large|big|long)|what (percent|percentage|share|number|amount|level))\b", re.I),
-     _Amount()),
-    (re.compile(r"\bwhere\b", re.I),
-     re.compile(r"\b(in|at|from|to) [A-Z][a-z]+")),
-]
+_WHEN = re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when|dates?)\b", re.I)
+_DATE = re.compile(rf"\b({_MONTHS}|(19|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_HOW_MANY = re.compile(r"\bhow many ([\w-]+)", re.I)
+_HOW_LONG = re.compile(r"\bhow long\b", re.I)
+_LENGTHS = re.compile(r"(km|kilomet(er|re)s?|miles?|met(er|re)s?|years?|months?|weeks?|days?|"
+                      r"hours?|minutes?|decades?)")
+_HOW_MUCH = re.compile(r"\b(how (much|large|big)|what (percent|percentage|share|number|amount|level))\b", re.I)
+_WHERE = (re.compile(r"\bwhere\b", re.I), re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
+
+
+def _answer_types(question: str) -> list:
+    """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
+    wanted = [_DATE] if _WHEN.search(question) else []
+    if m := _HOW_MANY.search(question):
+        wanted.append(_Amount(counted=m.group(1)))
+    elif _HOW_LONG.search(question):
+        wanted.append(_Amount(units=_LENGTHS))
+    elif _HOW_MUCH.search(question):
+        wanted.append(_Amount())
+    if _WHERE[0].search(question):
+        wanted.append(_WHERE[1])
+    return wanted
+
+
 _ROLES = {"official", "officials", "minister", "ministers", "ambassador", "envoy", "secretary",
           "president", "head", "chief", "counterpart", "person", "leader", "diplomat",
           "spokesman", "representative"}
@@ -91,7 +122,7 @@ class _Checks:
             w for w in words[-2:] if w not in generic), True)]
         # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
-        self.wanted = [ev for pattern, ev in _ANSWER_TYPES if pattern.search(question)]
+        self.wanted = _answer_types(question)
 
     def factor(self, text: str, sent: set[str], context: set[str]) -> float:
         f = 1.0
