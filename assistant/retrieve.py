@@ -25,6 +25,10 @@ class HybridRetriever:
         self._bm25 = None
         self._terms: list[set[str]] = []
         self.vocabulary: set[str] = set()
+        # Filters look at an article's date and source only: test each pair once, not each chunk
+        # (a Python call per chunk took 0.35 s per query at 1M chunks; per pair, 0.04 s).
+        self._pairs: list[tuple[str | None, str]] = []
+        self._pair_of = np.zeros(0, dtype=np.int64)
 
     def prepare(self) -> None:
         """Build the BM25 index over chunk texts (seconds for 100k chunks)."""
@@ -37,6 +41,11 @@ class HybridRetriever:
         docs = [terms(embed_text(c)) or ["__empty__"] for c in self.snapshot.chunks]
         self._terms = [set(d) for d in docs]
         self.vocabulary = {t for d in docs for t in d}
+        ids: dict[tuple[str | None, str], int] = {}
+        chunks = self.snapshot.chunks
+        self._pair_of = np.fromiter((ids.setdefault((c.date, c.source), len(ids)) for c in chunks),
+                                    np.int64, len(chunks))
+        self._pairs = list(ids)
         bm25 = bm25s.BM25()
         if docs:
             bm25.index(docs, show_progress=False)
@@ -53,7 +62,8 @@ class HybridRetriever:
         filters = filters or Filters()
         allowed = None
         if filters.active():
-            allowed = np.fromiter((filters.admits(c.date, c.source) for c in chunks), bool, len(chunks))
+            admitted = np.fromiter((filters.admits(d, src) for d, src in self._pairs), bool, len(self._pairs))
+            allowed = admitted[self._pair_of]
             if not allowed.any():
                 return []
         pool = max(k * 8, 40)
