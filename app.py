@@ -41,7 +41,6 @@ class ChatService:
         self.assistant = assistant
         self._variants: OrderedDict[tuple, Assistant] = OrderedDict()
         self._lock = threading.Lock()
-        self._generation = 0  # bumped by each upload, so variants reload the grown index
 
     def pick(self, generator: str, url: str, model: str) -> Assistant:
         """The Assistant for this request: the shared one unless the chat names another endpoint."""
@@ -50,13 +49,11 @@ class ChatService:
         model = (model or "").strip() or s.openai_model
         if generator != "openai" or (url, model) == (s.openai_base_url, s.openai_model):
             return self.assistant
-        key = (url, model, self._generation)
+        key = (url, model)
         with self._lock:
+            # Variants share the model and the live index; kept so each endpoint's client is reused.
             if key not in self._variants:
-                variant = Assistant(settings=s.replace(openai_base_url=url, openai_model=model,
-                                                       auto_index=False))
-                variant.embedder = self.assistant.embedder  # share the loaded model, not a copy
-                self._variants[key] = variant
+                self._variants[key] = self.assistant.variant(openai_base_url=url, openai_model=model)
                 while len(self._variants) > 4:
                     self._variants.popitem(last=False)
             self._variants.move_to_end(key)
@@ -77,7 +74,6 @@ class ChatService:
             problems += [f"{saved.name}: skipped {p}" for p in saved.problems]
         if any(line.startswith("Added") for line in done):
             report = self.assistant.index(progress=False)
-            self._generation += 1
             n = report.embedded
             done.append(f"Index updated in {report.seconds:.1f} s ({n} passage"
                         f"{'s' if n != 1 else ''} embedded). Ask about the new articles now.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import operator
 import sys
 import threading
@@ -45,6 +46,21 @@ class _State:
     retriever: HybridRetriever
 
 
+class _Live:
+    """The live index state and its lock: one per index, shared by an Assistant and its variants."""
+
+    def __init__(self):
+        self.state: _State | None = None
+        self.lock = threading.RLock()
+
+
+# What a variant may change: how answers are written, not what is searched.
+VARIANT_SETTINGS = {"generator", "llm_model_path", "llm_context", "llm_max_tokens", "llm_temperature",
+                    "openai_base_url", "openai_model", "openai_api_key_env", "request_timeout",
+                    "request_retries", "llm_threads", "prompts_dir", "verify_lexical", "verify_dense",
+                    "verify_unsupported", "abstain_threshold"}
+
+
 class Assistant:
     """Cheap to construct; the model and index load on first use."""
 
@@ -55,9 +71,19 @@ class Assistant:
         self.embedder = get_embedder(s.embedding_model, s.embedding_batch_size, backend=s.embedding_backend)
         self.store = IndexStore(s.index_dir, s.index_type, s.ann_threshold)
         self.last_report: IndexReport | None = None
-        self._state: _State | None = None
-        self._lock = threading.RLock()
+        self._live = _Live()
         self._generators: dict[str, object] = {}
+
+    def variant(self, **overrides) -> "Assistant":
+        """This assistant with other generator settings, sharing its model and live index."""
+        other = set(overrides) - VARIANT_SETTINGS
+        if other:
+            raise ConfigError(f"variant() changes how answers are written, not {', '.join(sorted(other))}; "
+                              "build a new Assistant for that.")
+        twin = copy.copy(self)  # same embedder, store and _live: an upload re-indexes both
+        twin.settings = self.settings.replace(**overrides)
+        twin._generators = {}
+        return twin
 
     def index(self, path: str | Path | None = None, rebuild: bool = False,
               progress: bool = True) -> IndexReport:
@@ -75,15 +101,15 @@ class Assistant:
         retriever = HybridRetriever(snapshot, self.embedder, self.settings.dedup_threshold)
         retriever.prepare()
         state = _State(snapshot, retriever)
-        self._state = state  # one reference swap: concurrent readers keep the version they hold
+        self._live.state = state  # one reference swap: concurrent readers keep the version they hold
         return state
 
     def _current(self) -> _State:
-        state = self._state
+        state = self._live.state
         if state is not None:
             return state
-        with self._lock:
-            if self._state is None:
+        with self._live.lock:
+            if self._live.state is None:
                 if self.settings.auto_index:
                     report = self.index(progress=sys.stderr.isatty())
                     for problem in report.problems:
@@ -99,7 +125,7 @@ class Assistant:
                                               f"settings: {reason}. Rebuild it with: "
                                               "assistant index")
                     self._activate(snapshot)
-            return self._state
+            return self._live.state
 
     @property
     def snapshot(self) -> Snapshot:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.errors import IndexStoreError
+from assistant.errors import ConfigError, IndexStoreError
 from tests.conftest import CORPUS
 
 
@@ -75,6 +75,22 @@ def test_an_added_article_extends_the_index_and_keeps_every_old_row(fresh):
     assert after.chunks[:len(before.chunks)] == before.chunks and after.chunks[-1].source == "000_new.txt"
     assert "Astana" in fresh.ask("Where did Kazakhstan and Iran open a data center?").text
     assert "Baku" in fresh.ask("Where was WTDC-25 held?").text
+
+
+def test_a_variant_shares_the_live_index_and_follows_its_updates(fresh):
+    fresh.index(progress=False)
+    strict = fresh.variant(abstain_threshold=0.99, openai_model="tiny")
+    assert strict.embedder is fresh.embedder and strict.snapshot is fresh.snapshot
+    assert strict.settings.openai_model == "tiny" and fresh.settings.openai_model != "tiny"
+    question = "Where did Kazakhstan and Iran open a data center?"
+    (fresh.settings.corpus_dir / "000_new.txt").write_text(
+        "Kazakhstan and Iran opened a data center in Astana on Monday.")
+    fresh.index(progress=False)  # an upload in the chat re-indexes through the shared assistant
+    assert strict.snapshot is fresh.snapshot and "Astana" in fresh.ask(question).text
+    assert strict.ask(question).abstained  # its own generator settings, the same passages
+    assert strict.retrieve(question)[0].source == "000_new.txt"
+    with pytest.raises(ConfigError, match="build a new Assistant"):
+        fresh.variant(index_dir="/elsewhere")
 
 
 def test_crash_while_writing_keeps_the_previous_index(fresh, monkeypatch):
