@@ -100,6 +100,10 @@ class HybridRetriever:
         passages: list[Passage] = []
         for row in order:
             c = self.snapshot.chunks[row]
+            # Neighbouring chunks overlap; when both rank, one wider passage says it once and
+            # leaves the slot to another part of the corpus.
+            if any(_extend(p, c) for p in passages):
+                continue
             dup = next((i for i, other in enumerate(kept) if self._duplicates(row, other)), None)
             if dup is not None:
                 if c.source != passages[dup].source and c.source not in passages[dup].also_in:
@@ -122,3 +126,17 @@ class HybridRetriever:
             return False
         ta, tb = self._terms[a], self._terms[b]
         return len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP
+
+
+def _extend(p: Passage, c) -> bool:
+    """Widen passage `p` by chunk `c` when they overlap in one article section (True if done)."""
+    if c.article_id != p.article_id or c.heading != p.heading or c.start >= p.end or p.start >= c.end:
+        return False
+    lo, hi = min(p.start, c.start), max(p.end, c.end)
+    text = (c.text[:p.start - lo] if c.start < p.start else "") + p.text + \
+        (c.text[len(c.text) - (hi - p.end):] if c.end > p.end else "")
+    if len(text) != hi - lo:  # not slices of one text after all; keep them apart
+        return False
+    p.text, p.start, p.end = text, lo, hi
+    p.sentences = sorted(set(p.sentences) | set(map(tuple, c.sentences)))
+    return True

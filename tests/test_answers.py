@@ -112,6 +112,18 @@ def test_filters_restrict_sources_and_dates(assistant):
         assistant.ask("x?", filters={"since": "last week"})
 
 
+def test_overlapping_chunks_of_one_article_come_back_as_one_wider_passage(assistant):
+    passages = assistant.retrieve("Who is the Algerian minister Hashemi met at WTDC-25?")
+    texts = {a.id: a.text for a in read_corpus(CORPUS).articles}
+    for i, p in enumerate(passages):
+        assert p.text == texts[p.article_id][p.start:p.end]  # still one exact slice of the article
+        assert all(p.start <= a < b <= p.end for a, b in p.sentences)
+        for q in passages[i + 1:]:
+            assert q.article_id != p.article_id or q.end <= p.start or p.end <= q.start
+    # Two overlapping chunks both held the ITU sentence; merged, the slot goes to the minister.
+    assert any("Zerrouki" in p.text for p in passages) and len(passages) == assistant.settings.k
+
+
 def test_near_duplicate_reports_are_collapsed(assistant):
     passages = assistant.retrieve("What did Hashemi and the Saudi ambassador Al-Anzi discuss in Tehran?", k=5)
     pairs = {(p.source[:3], tuple(s[:3] for s in p.also_in)) for p in passages}
