@@ -102,7 +102,7 @@ class HybridRetriever:
             c = self.snapshot.chunks[row]
             # Neighbouring chunks overlap; when both rank, one wider passage says it once and
             # leaves the slot to another part of the corpus.
-            if any(_extend(p, c) for p in passages):
+            if any(_widen(p, c) for p in passages):
                 continue
             dup = next((i for i, other in enumerate(kept) if self._duplicates(row, other)), None)
             if dup is not None:
@@ -128,7 +128,7 @@ class HybridRetriever:
         return len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP
 
 
-def _extend(p: Passage, c) -> bool:
+def _widen(p: Passage, c) -> bool:
     """Widen passage `p` by chunk `c` when they overlap in one article section (True if done)."""
     if c.article_id != p.article_id or c.heading != p.heading or c.start >= p.end or p.start >= c.end:
         return False
