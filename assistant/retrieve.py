@@ -7,7 +7,7 @@ import numpy as np
 from . import ann
 from .chunk import embed_text
 from .index import Snapshot
-from .records import Filters, Passage
+from .records import Chunk, Filters, Passage
 from .terms import terms
 
 RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
@@ -96,13 +96,19 @@ class HybridRetriever:
 
     def _collapse(self, order: list[int], fused: dict[int, float], k: int) -> list[Passage]:
         """Keep the best of each group of near-identical passages (one story, two outlets)."""
-        kept: list[int] = []
+        kept: list[int] = []  # the row each passage started from, for the duplicate test
         passages: list[Passage] = []
         for row in order:
             c = self.snapshot.chunks[row]
-            # Neighbouring chunks overlap; when both rank, one wider passage says it once and
-            # leaves the slot to another part of the corpus.
-            if any(_widen(p, c) for p in passages):
+            # Neighbouring chunks overlap; when both rank within the k slots, one wider passage
+            # says it once and leaves the slot to another part of the corpus.
+            wide = next((p for p in passages if _overlap(p, c)), None) if len(kept) < k else None
+            if wide is not None and _widen(wide, c):
+                # Wider, it may now overlap another passage of its article: one passage again.
+                for i in reversed(range(len(passages))):
+                    if passages[i] is not wide and _overlap(wide, passages[i]) and _widen(wide, passages[i]):
+                        wide.also_in += [s for s in passages[i].also_in if s not in wide.also_in]
+                        del passages[i], kept[i]
                 continue
             dup = next((i for i, other in enumerate(kept) if self._duplicates(row, other)), None)
             if dup is not None:
@@ -128,15 +134,18 @@ class HybridRetriever:
         return len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP
 
 
-def _widen(p: Passage, c) -> bool:
-    """Widen passage `p` by chunk `c` when they overlap in one article section (True if done)."""
-    if c.article_id != p.article_id or c.heading != p.heading or c.start >= p.end or p.start >= c.end:
-        return False
-    lo, hi = min(p.start, c.start), max(p.end, c.end)
-    text = (c.text[:p.start - lo] if c.start < p.start else "") + p.text + \
-        (c.text[len(c.text) - (hi - p.end):] if c.end > p.end else "")
-    if len(text) != hi - lo:  # not slices of one text after all; keep them apart
-        return False
-    p.text, p.start, p.end = text, lo, hi
-    p.sentences = sorted(set(p.sentences) | set(map(tuple, c.sentences)))
+def _overlap(p: Passage, c: Chunk | Passage) -> bool:
+    """Whether two spans share text of one article section."""
+    return c.article_id == p.article_id and c.heading == p.heading and c.start < p.end and p.start < c.end
+
+
+def _widen(p: Passage, c: Chunk | Passage) -> bool:
+    """Grow passage `p` to cover the overlapping span `c` too; False if their shared text differs."""
+    lo, hi = max(p.start, c.start), min(p.end, c.end)
+    if p.text[lo - p.start:hi - p.start] != c.text[lo - c.start:hi - c.start]:
+        return False  # offsets that do not describe one text: keep the two apart
+    before = c.text[:p.start - c.start] if c.start < p.start else ""
+    after = c.text[p.end - c.start:] if c.end > p.end else ""
+    p.text, p.start, p.end = before + p.text + after, min(p.start, c.start), max(p.end, c.end)
+    p.sentences = sorted(set(p.sentences) | {tuple(s) for s in c.sentences})
     return True

@@ -1,5 +1,6 @@
 """Retrieval and extractive answers on the seed corpus: facts, citations, refusals, follow-ups."""
 
+import json
 import re
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from assistant import Assistant, ask
 from assistant.errors import ConfigError, QuestionError
 from assistant.ingest import read_corpus
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, ROOT
 
 W = "004_e48939797a376529.txt"
 SEEDS = [  # (question, article that holds the answer, a string the answer must contain)
@@ -113,14 +114,17 @@ def test_filters_restrict_sources_and_dates(assistant):
 
 
 def test_overlapping_chunks_of_one_article_come_back_as_one_wider_passage(assistant):
-    passages = assistant.retrieve("Who is the Algerian minister Hashemi met at WTDC-25?")
     texts = {a.id: a.text for a in read_corpus(CORPUS).articles}
-    for i, p in enumerate(passages):
-        assert p.text == texts[p.article_id][p.start:p.end]  # still one exact slice of the article
-        assert all(p.start <= a < b <= p.end for a, b in p.sentences)
-        for q in passages[i + 1:]:
-            assert q.article_id != p.article_id or q.end <= p.start or p.end <= q.start
+    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "questions.jsonl").open()]
+    for question in questions:
+        passages = assistant.retrieve(question)
+        for i, p in enumerate(passages):
+            assert p.text == texts[p.article_id][p.start:p.end], question  # one exact slice
+            assert all(p.start <= a < b <= p.end for a, b in p.sentences)
+            for q in passages[i + 1:]:  # no text twice: every slot shows another part
+                assert q.article_id != p.article_id or q.end <= p.start or p.end <= q.start, question
     # Two overlapping chunks both held the ITU sentence; merged, the slot goes to the minister.
+    passages = assistant.retrieve("Who is the Algerian minister Hashemi met at WTDC-25?")
     assert any("Zerrouki" in p.text for p in passages) and len(passages) == assistant.settings.k
 
 
