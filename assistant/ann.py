@@ -72,6 +72,7 @@ def build(vectors: np.ndarray, kind: str, seed: int = 0):
         info = {"type": "flat"}
     if n:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    info["built_with"] = n  # extend() adds to it; at twice this many the index is rebuilt
     return index, info
 
 

@@ -200,12 +200,15 @@ class IndexStore:
         fresh = embedder.embed([embed_text(chunks[i]) for i in todo], progress=progress) if todo else None
         dim = fresh.shape[1] if todo else (old.vectors.shape[1] if old else embedder.dimension)
         built = None
-        if (old and todo and not report.changed and not report.removed and len(todo) <= len(old.chunks)
-                and old.index_info.get("type") == kind):
-            # Only new articles: extend a copy of the old FAISS index rather than rebuild it (an
-            # HNSW graph of 100k chunks takes ~45 s to build). Old rows keep their numbers, new
-            # ones follow; past doubling the index is rebuilt so IVF codebooks still fit the data.
-            built = self._extend(old, fresh)
+        from . import ann
+
+        if (old and todo and not report.changed and not report.removed
+                and old.index_info.get("type") == kind
+                and len(chunks) <= 2 * old.index_info.get("built_with", len(old.chunks))):
+            # Only new articles: extend the old FAISS index rather than rebuild it (an HNSW graph
+            # of 100k chunks takes ~45 s to build). Old rows keep their numbers, new ones follow;
+            # at twice the size it was built with, it is rebuilt so IVF codebooks fit the data.
+            built = old.faiss_index, ann.extend(old.faiss_index, dict(old.index_info), fresh)
             chunks = old.chunks + [chunks[i] for i in todo]
             vectors = np.concatenate([old.vectors, fresh])
             report.appended = True
@@ -239,16 +242,6 @@ class IndexStore:
             kind = kind or settings.index_type
             threshold = settings.ann_threshold if threshold is None else threshold
         return ann.choose(n, kind, threshold)
-
-    def _extend(self, old: Snapshot, fresh: np.ndarray):
-        """(a copy of the old version's FAISS index with `fresh` added, its manifest entry)."""
-        import faiss
-
-        from . import ann
-
-        # A copy read from disk: readers may be searching the live snapshot's index right now.
-        index = faiss.read_index(str(self.dir / old.version / "index.faiss"))
-        return index, ann.extend(index, dict(old.index_info), fresh)
 
     def _write(self, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
                kind: str | None = None, built: tuple | None = None) -> str:

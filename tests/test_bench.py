@@ -114,31 +114,40 @@ def test_index_switches_type_above_the_threshold_and_the_manifest_says_so(tmp_pa
     assert small.load().index_info["type"] == "flat"
 
 
-def test_new_articles_extend_the_hnsw_graph_instead_of_rebuilding_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("threshold, kind", [(50, "IndexHNSWFlat"), (10**6, "IndexFlatIP")])
+def test_new_articles_extend_the_index_instead_of_rebuilding_it(tmp_path, monkeypatch, threshold, kind):
     corpus = tmp_path / "corpus"
     synth.write_articles(corpus, 30, synth.sentence_pool(CORPUS))
-    store, first = _sync(tmp_path, corpus, threshold=50)
+    store, first = _sync(tmp_path, corpus, threshold)
     before = store.load()
     (corpus / "zz_new.txt").write_text("Kazakhstan and Iran opened a data center in Astana.\n")
 
     def no_rebuild(*args, **kwargs):
-        raise AssertionError("the HNSW graph was rebuilt for one new article")
+        raise AssertionError("the index was rebuilt for one new article")
 
     with monkeypatch.context() as m:
         m.setattr(ann, "build", no_rebuild)
-        _, added = _sync(tmp_path, corpus, threshold=50)
+        _, added = _sync(tmp_path, corpus, threshold)
     snap = store.load()
+    assert type(snap.faiss_index).__name__ == kind
     assert added.appended and not added.rebuilt and added.embedded == 1
     assert "added to the existing search index" in added.summary()
     assert snap.faiss_index.ntotal == len(snap.chunks) == len(before.chunks) + 1
     assert snap.chunks[:-1] == before.chunks and snap.chunks[-1].source == "zz_new.txt"
     assert np.array_equal(snap.vectors[:-1], before.vectors)
+    # The new row's vector is where FAISS finds it, and retrieval ranks its chunk first.
+    last = len(snap.chunks) - 1
+    assert ann.search(snap.faiss_index, snap.index_info, snap.vectors, snap.vectors[last], 1) == [last]
     hits = HybridRetriever(snap, _HashEmbedder()).search("data center in Astana", 3)
     assert hits[0].source == "zz_new.txt"
     # A changed or removed article cannot be taken out of a graph: that rebuilds.
     (corpus / "zz_new.txt").write_text("Kazakhstan and Iran opened a data center in Almaty.\n")
-    _, changed = _sync(tmp_path, corpus, threshold=50)
+    _, changed = _sync(tmp_path, corpus, threshold)
     assert not changed.appended and store.load().chunks[-1].text.endswith("Almaty.")
+    # So does growing past twice the size the index was built with (IVF codebooks would not fit).
+    synth.write_articles(corpus / "more", 40, synth.sentence_pool(CORPUS), seed=7)
+    _, grown = _sync(tmp_path, corpus, threshold)
+    assert not grown.appended and store.load().index_info["built_with"] == grown.chunks
 
 
 def test_unchanged_corpus_keeps_the_live_version(tmp_path):
