@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .embed import _Cached, resolve_model
-from .errors import ConfigError, MissingDependency
+from .errors import AssistantError, ConfigError, MissingDependency
 from .settings import BUNDLED_MODEL
 
 _PLAIN = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"]
@@ -177,27 +177,28 @@ class OnnxEmbedder(_MeanPooled):
             raise MissingDependency("onnxruntime", "core") from None
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        path = self._onnx_file(folder)
-        try:
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 - a damaged cache file: export again, once
-            path.unlink(missing_ok=True)
-            return ort.InferenceSession(str(self._onnx_file(folder)), options,
-                                        providers=["CPUExecutionProvider"])
+        for attempt in (1, 2):
+            try:
+                return ort.InferenceSession(str(self._onnx_file(folder)), options,
+                                            providers=["CPUExecutionProvider"])
+            except AssistantError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a damaged cache file: export again, once
+                if attempt == 2:
+                    raise ConfigError(f"onnxruntime could not run the ONNX export of {self.name!r} "
+                                      f"({type(exc).__name__}: {exc}). Set ASSISTANT_EMBEDDING_BACKEND="
+                                      "torch, or reinstall onnxruntime.") from None
+                self._cached(folder, drop=True)
 
     def _forward(self, runner, ids, mask):
         return runner.run(None, {"input_ids": ids, "attention_mask": mask,
                                  "token_type_ids": np.zeros_like(ids)})[0]
 
     def _onnx_file(self, folder: Path) -> Path:
-        weights = next((folder / n for n in ("model.safetensors", "pytorch_model.bin")
-                        if (folder / n).is_file()), folder)
-        stat = weights.stat()
-        key = hashlib.sha256(f"{folder.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-        target = self.cache_dir / f"{folder.name}-{key}{'-int8' if self.quantize else ''}.onnx"
+        """The cached graph for this model (exported, and quantized, on first use)."""
+        fp32, target = self._cached(folder)
         if target.is_file():
             return target
-        fp32 = self.cache_dir / f"{folder.name}-{key}.onnx"
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             if not fp32.is_file():
@@ -205,10 +206,28 @@ class OnnxEmbedder(_MeanPooled):
             if self.quantize:
                 _quantize_int8(fp32, target)
         except OSError as exc:
-            raise ConfigError(f"Could not write the ONNX export of {self.name!r} to {self.cache_dir} "
-                              f"({exc.strerror or exc}). Point XDG_CACHE_HOME at a writable folder, "
-                              "or set ASSISTANT_EMBEDDING_BACKEND=torch.") from None
+            raise self._unwritable(exc) from None
         return target
+
+    def _cached(self, folder: Path, drop: bool = False) -> tuple[Path, Path]:
+        """(fp32 graph, graph this backend runs) in the cache, keyed by the model's weights."""
+        weights = next((folder / n for n in ("model.safetensors", "pytorch_model.bin")
+                        if (folder / n).is_file()), folder)
+        stat = weights.stat()
+        key = hashlib.sha256(f"{folder.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        fp32 = self.cache_dir / f"{folder.name}-{key}.onnx"
+        target = self.cache_dir / f"{folder.name}-{key}-int8.onnx" if self.quantize else fp32
+        for path in (fp32, target) if drop else ():
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise self._unwritable(exc) from None
+        return fp32, target
+
+    def _unwritable(self, exc: OSError) -> ConfigError:
+        return ConfigError(f"Could not write the ONNX export of {self.name!r} to {self.cache_dir} "
+                           f"({exc.strerror or exc}). Point XDG_CACHE_HOME at a writable folder, "
+                           "or set ASSISTANT_EMBEDDING_BACKEND=torch.")
 
 
 def _export_onnx(folder: Path, dest: Path) -> None:

@@ -283,6 +283,32 @@ def test_onnx_export_is_redone_when_the_cached_file_is_damaged(tmp_path):
     assert fresh.shape == (1, 384) and cached.stat().st_size > 10**7
 
 
+def test_a_damaged_fp32_export_is_redone_before_quantizing(tmp_path):
+    pytest.importorskip("onnx")
+    from assistant.embed_light import OnnxEmbedder
+    from assistant.settings import BUNDLED_MODEL
+
+    OnnxEmbedder(BUNDLED_MODEL, cache_dir=tmp_path).embed(["warm"])  # the fp32 graph only
+    (fp32,) = tmp_path.glob("*.onnx")
+    fp32.write_bytes(b"not a model")
+    got = OnnxEmbedder(BUNDLED_MODEL, cache_dir=tmp_path, quantize=True).embed(["Where was WTDC-25 held?"])
+    assert got.shape == (1, 384) and len(list(tmp_path.glob("*-int8.onnx"))) == 1
+
+
+def test_an_onnxruntime_that_cannot_run_the_export_says_what_to_do(tmp_path, monkeypatch):
+    import onnxruntime
+
+    from assistant.embed_light import OnnxEmbedder
+    from assistant.settings import BUNDLED_MODEL
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("opset 17 is not supported")  # an onnxruntime too old for the graph
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", refuse)
+    with pytest.raises(ConfigError, match="opset 17.*ASSISTANT_EMBEDDING_BACKEND=torch"):
+        OnnxEmbedder(BUNDLED_MODEL, cache_dir=tmp_path).embed(["x"])
+
+
 def test_onnx_export_to_an_unwritable_cache_says_what_to_do(tmp_path):
     from assistant.embed_light import OnnxEmbedder
     from assistant.settings import BUNDLED_MODEL
