@@ -71,6 +71,13 @@ def test_answer_is_short_not_a_dump(assistant):
     ("How long is the proposed cable?", "Trade should reach 20 billion dollars yearly.", False),
     ("How much should trade reach?", "Trade should reach 20 billion dollars yearly.", True),
     ("When does the conference end?", "It is held from November 17 to 28 in Baku.", True),
+    ("How many new satellites has Iran launched?", "Iran has launched 3 satellites this year.", True),
+    ("How many foreign tourists visited Iran?", "Some 6 million tourists came in 2024.", True),
+    ("How many members were in the delegation?", "A 13-member delegation went to Baku.", True),
+    ("How long was the visit?", "He paid a 3-day visit to Baghdad.", True),
+    ("How many victims were found?", "The number of victims rose to 12 on Monday.", True),
+    ("How many delegates attended WTDC-25?", "WTDC-25 opened in Baku on November 17.", False),
+    ("How many Iranian pilgrims go each year?", "Trade between Iraq and Iran should reach 20 billion.", False),
 ])
 def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers):
     from assistant.generators.extractive import _answer_types

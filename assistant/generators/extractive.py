@@ -22,33 +22,41 @@ class _Amount:
     ("how long") it must carry such a unit: "the two countries" answers neither.
     """
 
-    _NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*(?![\w-])")
+    _NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*(?!\w)")  # "3-day" counts; "WTDC-25", "19th" do not
     _WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
                         r"thousands?|millions?|billions?)\b", re.I)
     _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*(\d+\s*(?:[–—-]|to)\s*)?$")
 
     def __init__(self, counted: str = "", units: re.Pattern | None = None):
-        self.counted, self.units = terms(counted), units
+        # Names qualify the noun ("Iranian pilgrims") and turn up near any number in their story.
+        self.counted = terms(" ".join(w for w in counted.split() if not w[:1].isupper()))
+        self.units = units
 
     def search(self, text: str) -> bool:
         numbers = [m for m in self._NUMBER.finditer(text)
                    if not re.fullmatch(r"(19|20)\d\d", m.group())
                    and not self._AFTER_MONTH.search(text[:m.start()])]
-        return any(self._counts(text[m.end():]) for m in numbers + list(self._WORDS.finditer(text)))
+        return any(self._counts(text[:m.start()], text[m.end():])
+                   for m in numbers + list(self._WORDS.finditer(text)))
 
-    def _counts(self, after: str) -> bool:
-        """Whether the words right after a number are what the question asks to count or measure."""
+    def _counts(self, before: str, after: str) -> bool:
+        """Whether the words around a number are what the question asks to count or measure."""
         words = re.findall(r"[A-Za-z]+", after)[:3]
         if self.units:
             return any(self.units.fullmatch(w.lower()) for w in words)
-        if self.counted:
-            return any(covered(t, set(terms(" ".join(words)))) for t in self.counted)
+        if self.counted:  # "13 universities", or the noun first: "the death toll rose to 12"
+            near = set(terms(" ".join(re.findall(r"[A-Za-z]+", before)[-3:] + words)))
+            return any(covered(t, near) for t in self.counted)
         return True
 
 
 _WHEN = re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when|dates?)\b", re.I)
 _DATE = re.compile(rf"\b({_MONTHS}|(19|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
-_HOW_MANY = re.compile(r"\bhow many ([\w-]+)", re.I)
+# "how many new satellites has ...": the words up to the auxiliary (else the next two) name
+# what is counted; any of them near a number will do.
+_HOW_MANY = re.compile(r"\bhow many\b((?:\s+[\w-]+){1,3}?)(?=\s+(?:did|does|do|has|have|had|is|are|"
+                       r"was|were|will|would|can|could|should|may|might)\b)|\bhow many\b((?:\s+[\w-]+){0,2})",
+                       re.I)
 _HOW_LONG = re.compile(r"\bhow long\b", re.I)
 _LENGTHS = re.compile(r"(km|kilomet(er|re)s?|miles?|met(er|re)s?|years?|months?|weeks?|days?|"
                       r"hours?|minutes?|decades?)")
@@ -60,7 +68,7 @@ def _answer_types(question: str) -> list:
     """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
     wanted = [_DATE] if _WHEN.search(question) else []
     if m := _HOW_MANY.search(question):
-        wanted.append(_Amount(counted=m.group(1)))
+        wanted.append(_Amount(counted=m.group(1) or m.group(2) or ""))
     elif _HOW_LONG.search(question):
         wanted.append(_Amount(units=_LENGTHS))
     elif _HOW_MUCH.search(question):
