@@ -51,6 +51,7 @@ class _Live:
 
     def __init__(self):
         self.state: _State | None = None
+        self.report: IndexReport | None = None  # what the last sync did
         self.lock = threading.RLock()
 
 
@@ -70,7 +71,6 @@ class Assistant:
         s = self.settings
         self.embedder = get_embedder(s.embedding_model, s.embedding_batch_size, backend=s.embedding_backend)
         self.store = IndexStore(s.index_dir, s.index_type, s.ann_threshold)
-        self.last_report: IndexReport | None = None
         self._live = _Live()
         self._generators: dict[str, object] = {}
 
@@ -94,7 +94,7 @@ class Assistant:
         report = self.store.sync(corpus, self.embedder, chunker, self.settings.embedding_model,
                                  self.settings.chunker_signature(), rebuild=rebuild, progress=progress)
         self._activate(self.store.load())
-        self.last_report = report
+        self._live.report = report
         return report
 
     def _activate(self, snapshot: Snapshot) -> _State:
@@ -126,6 +126,11 @@ class Assistant:
                                               "assistant index")
                     self._activate(snapshot)
             return self._live.state
+
+    @property
+    def last_report(self) -> IndexReport | None:
+        """What the last index() of this assistant, or of a variant, did."""
+        return self._live.report
 
     @property
     def snapshot(self) -> Snapshot:

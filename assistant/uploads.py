@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CorpusError
-from .ingest import PDF_FACTOR, SUPPORTED, read_corpus
+from .ingest import SUPPORTED, file_limit_mb, read_corpus
 
 # Letters and digits of any script, dot, dash, underscore; everything else (slashes, control
 # and bidi-override characters, spaces, quotes) becomes "_".
@@ -64,8 +64,8 @@ def check_name(filename: str) -> str:
 
 
 def upload_limit_mb(filename: str, max_mb: float) -> float:
-    """Per-upload size limit: a PDF carries fonts and pictures besides its text."""
-    return max_mb * (PDF_FACTOR if filename.lower().endswith(".pdf") else 1)
+    """The indexer's limit for a PDF; one article's for the rest (collections go in as files)."""
+    return file_limit_mb(filename, max_mb) if filename.lower().endswith(".pdf") else max_mb
 
 
 def check_bytes(data: bytes, filename: str, max_mb: float) -> None:
@@ -76,8 +76,8 @@ def check_bytes(data: bytes, filename: str, max_mb: float) -> None:
     if not data.strip():
         raise CorpusError(f"{filename}: the file is empty.")
     if filename.lower().endswith(".pdf"):
-        if not data.startswith(b"%PDF-"):
-            raise CorpusError(f"{filename}: this is not a PDF (it does not start with %PDF-). "
+        if b"%PDF-" not in data[:1024]:  # readers (and pypdf) allow some bytes before the header
+            raise CorpusError(f"{filename}: this is not a PDF (no %PDF- header). "
                               "Upload the real PDF, or the text as .txt.")
         return  # whether it holds readable text is checked by reading it, next
     if b"\x00" in data[:8192]:

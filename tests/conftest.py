@@ -4,6 +4,7 @@ import ipaddress
 import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# A private cache (the ONNX export lands there), so no run depends on, or changes, the user's.
+_CACHE = tempfile.mkdtemp(prefix="corpus-assistant-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -69,3 +73,7 @@ def assistant(corpus_copy, tmp_path_factory):
     a = Assistant(corpus_dir=corpus_copy, index_dir=tmp_path_factory.mktemp("index"))
     a.index(progress=False)
     return a
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_CACHE, ignore_errors=True)

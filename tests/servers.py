@@ -40,8 +40,8 @@ class LoopbackProcess:
         deadline = time.monotonic() + self.startup_s
         while True:
             try:
-                urllib.request.urlopen(self.ready_url, timeout=2)
-                return self
+                with urllib.request.urlopen(self.ready_url, timeout=2):
+                    return self
             except urllib.error.HTTPError:  # up, but asking for a password (or a 404)
                 return self
             except OSError:

@@ -87,6 +87,7 @@ def test_a_variant_shares_the_live_index_and_follows_its_updates(fresh):
         "Kazakhstan and Iran opened a data center in Astana on Monday.")
     fresh.index(progress=False)  # an upload in the chat re-indexes through the shared assistant
     assert strict.snapshot is fresh.snapshot and "Astana" in fresh.ask(question).text
+    assert strict.last_report is fresh.last_report and fresh.last_report.added == 1
     assert strict.ask(question).abstained  # its own generator settings, the same passages
     assert strict.retrieve(question)[0].source == "000_new.txt"
     with pytest.raises(ConfigError, match="build a new Assistant"):
