@@ -15,7 +15,7 @@ import numpy as np
 
 from .embed import _Cached, resolve_model
 from .errors import AssistantError, ConfigError, MissingDependency
-from .settings import BUNDLED_MODEL
+from .settings import BUNDLED_MODEL, cache_home
 
 _PLAIN = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"]
 
@@ -168,7 +168,7 @@ class OnnxEmbedder(_MeanPooled):
         self.backend = "onnx-int8" if quantize else "onnx"
         # fp32 ONNX matches torch to 1e-7 (same index); int8 vectors differ (cosine ~0.95).
         self.vector_space = "int8" if quantize else ""
-        self.cache_dir = Path(cache_dir) if cache_dir else _cache_home() / "onnx"
+        self.cache_dir = Path(cache_dir) if cache_dir else cache_home() / "onnx"
 
     def _runner(self, folder: Path):
         try:
@@ -282,7 +282,3 @@ def _quantize_int8(src: Path, dest: Path) -> None:
     finally:
         root.setLevel(level)
     os.replace(tmp, dest)
-
-
-def _cache_home() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "corpus-assistant"

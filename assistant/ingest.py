@@ -110,9 +110,9 @@ def _parse(file: Path, source: str, data: bytes, problems: list[Problem],
            max_mb: float) -> list[Article]:
     suffix = file.suffix.lower()
     if suffix == ".pdf":
-        from .pdf import extract
+        from .pdf import extract_cached
 
-        raw, title, created = extract(data)
+        raw, title, created = extract_cached(data)
         # A PDF's creation date is when it was made, often later than the story: a date
         # printed in the text wins.
         return [_article(source, 0, raw, title, fallback_date=created)]

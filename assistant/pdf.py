@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
+import os
 import re
 from collections import Counter
 
 from .errors import CorpusError, MissingDependency
+from .settings import cache_home
 
 # Running headers and footers ("Page 3 of 9", the paper's name) repeat on most pages; lines
 # seen at a page's edge on at least this share of the pages (3 pages or more) are dropped.
 _RUNNING_SHARE = 0.5
 _EDGE_LINES = 2
+_VERSION = b"pdf-text-1\0"  # part of the cache key: bump it when extract() changes its output
+
+
+def extract_cached(data: bytes) -> tuple[str, str | None, str | None]:
+    """extract(), remembered by the file's bytes: every sync reads the corpus, PDFs included."""
+    key = hashlib.sha256(_VERSION + data).hexdigest()[:32]
+    path = cache_home() / "pdf" / f"{key}.json"
+    try:
+        text, title, date = json.loads(path.read_text(encoding="utf-8"))
+        return text, title, date
+    except (OSError, ValueError, TypeError):
+        pass
+    result = extract(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(result), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written costs time on the next sync, nothing else
+    return result
 
 
 def extract(data: bytes) -> tuple[str, str | None, str | None]:

@@ -13,6 +13,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
 
+def cache_home() -> Path:
+    """Where derived files live (ONNX exports, PDF text): $XDG_CACHE_HOME/corpus-assistant."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "corpus-assistant"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of the pipeline; see README 'Settings' for each variable."""

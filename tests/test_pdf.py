@@ -105,3 +105,26 @@ def test_a_pdf_upload_is_saved_and_a_fake_one_refused(tmp_path):
     with pytest.raises(CorpusError, match="not a PDF"):
         save_upload(fake, "fake.pdf", corpus, max_mb=1)
     assert sorted(p.name for p in corpus.iterdir()) == ["Astana_report.pdf"]
+
+
+def test_pdf_text_is_extracted_once_per_file_content(tmp_path, monkeypatch):
+    import assistant.pdf as pdf
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_pdf(corpus / "astana.pdf", STORY)
+    first = read_corpus(corpus).articles
+    assert len(list((tmp_path / "cache" / "corpus-assistant" / "pdf").glob("*.json"))) == 1
+
+    def no_pypdf(data):
+        raise AssertionError("pypdf ran again for a PDF it had already read")
+
+    with monkeypatch.context() as m:
+        m.setattr(pdf, "extract", no_pypdf)
+        assert read_corpus(corpus).articles == first  # every sync reads the corpus; PDFs cost nothing
+    write_pdf(corpus / "astana.pdf", STORY[:1])  # new bytes: read afresh
+    assert "Caspian" not in read_corpus(corpus).articles[0].text
+    # A cache that cannot be written only costs time.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(corpus / "astana.pdf"))
+    assert read_corpus(corpus).articles[0].text.startswith("Iran and Kazakhstan")
