@@ -57,6 +57,7 @@ class Passage:
     score: float
     sentences: list[tuple[int, int]] = field(default_factory=list)
     also_in: list[str] = field(default_factory=list)  # sources of collapsed near-duplicates
+    focus: tuple[int, int] | None = None  # the span that ranked, when neighbours widened it
 
 
 @dataclass

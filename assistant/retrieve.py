@@ -144,6 +144,7 @@ def _widen(p: Passage, c: Chunk | Passage) -> bool:
     lo, hi = max(p.start, c.start), min(p.end, c.end)
     if p.text[lo - p.start:hi - p.start] != c.text[lo - c.start:hi - c.start]:
         return False  # offsets that do not describe one text: keep the two apart
+    p.focus = p.focus or (p.start, p.end)
     before = c.text[:p.start - c.start] if c.start < p.start else ""
     after = c.text[p.end - c.start:] if c.end > p.end else ""
     p.text, p.start, p.end = before + p.text + after, min(p.start, c.start), max(p.end, c.end)

@@ -103,10 +103,23 @@ def test_passages_are_cut_at_sentences_to_fit_a_small_context(llm_assistant):
     assert len(bodies) == len(used)
     cut = 0
     for body, p in zip(bodies, used):
-        ends = [" ".join(p.text[:b - p.start].split()) for _, b in p.sentences]
-        assert body in ends  # whole sentences from the passage start
-        cut += body != ends[-1]
+        start = p.focus[0] if p.focus else p.start  # where it ranked, if neighbours widened it
+        ends = [" ".join(p.text[start - p.start:b - p.start].split()) for a, b in p.sentences if a >= start]
+        assert body in ends  # whole sentences from the ranked part's start
+        cut += body != " ".join(p.text.split())
     assert cut or len(used) < len(passages)  # 600 tokens cannot hold five passages whole
+
+
+def test_a_widened_passage_is_cut_from_the_part_that_ranked():
+    from assistant.generators.llm import fit_passages
+    from assistant.records import Passage
+
+    text = "A neighbour sentence came first. The ranked sentence is here. And one more after it."
+    sentences = [(100, 132), (133, 161), (162, 184)]
+    p = Passage("c", "a", "s.txt", "t", None, None, None, text, 100, 184, 1.0, sentences,
+                focus=(133, 184))
+    (block,) = fit_passages([p], 12, lambda t: len(t.split()))
+    assert "The ranked sentence is here." in block and "neighbour" not in block
 
 
 def test_a_planted_injection_stays_data(assistant, tmp_path_factory):

@@ -134,16 +134,17 @@ def fit_passages(passages: list[Passage], budget: int, count_tokens) -> list[str
 
 
 def _cut(p: Passage, room: int, count_tokens) -> str:
-    """Whole sentences from the passage start while they fit; characters if none does."""
-    spans = p.sentences or [(p.start, p.end)]
+    """Whole sentences from where the passage ranked while they fit; characters if none does."""
+    start = p.focus[0] if p.focus else p.start  # a widened passage: its neighbours matter less
+    spans = [(a, b) for a, b in p.sentences if a >= start] or [(start, p.end)]
     kept = ""
     for a, b in spans:
-        candidate = data_text(p.text[: b - p.start])
+        candidate = data_text(p.text[start - p.start: b - p.start])
         if count_tokens(candidate) > room:
             break
         kept = candidate
     if not kept:
-        kept = data_text(p.text)[: max(room, 1) * 3]
+        kept = data_text(p.text[start - p.start:])[: max(room, 1) * 3]
         while kept and count_tokens(kept) > room:
             kept = kept[: int(len(kept) * 0.9)].rsplit(" ", 1)[0]
     return kept
