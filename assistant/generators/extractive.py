@@ -15,6 +15,8 @@ from ..records import Answer, Citation, Passage
 from ..terms import covered, terms
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
+
+
 class _Amount:
     """A count or amount; not an ordinal ("19th"), a year, a day of a month or a name ("WTDC-25").
 
