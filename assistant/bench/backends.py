@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import numpy as np
 
 from ..embed import BACKENDS, get_embedder
+from ..embed_light import onnx_available
 from ..settings import Settings
 from .common import Section, Timer, percentiles
 from .workspace import QUESTIONS, REAL_CORPUS, Workspace, questions
@@ -56,7 +56,7 @@ def run(ws: Workspace, n_chunks: int = 600, n_queries: int = 100, evaluate: bool
     settings = Settings.load()
     embedders = {}
     for backend in (b for b in BACKENDS if b != "auto"):  # auto is one of the others
-        if backend != "torch" and importlib.util.find_spec("onnxruntime") is None:
+        if backend != "torch" and not onnx_available():
             s.notes.append(f"{backend}: onnxruntime not installed (pip install -e .); skipped.")
             continue
         embedders[backend] = get_embedder(settings.embedding_model, settings.embedding_batch_size,
