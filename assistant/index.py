@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ann
 from .chunk import Chunker, embed_text
 from .errors import IndexStoreError
 from .ingest import Corpus
@@ -200,8 +201,6 @@ class IndexStore:
         fresh = embedder.embed([embed_text(chunks[i]) for i in todo], progress=progress) if todo else None
         dim = fresh.shape[1] if todo else (old.vectors.shape[1] if old else embedder.dimension)
         built = None
-        from . import ann
-
         if (old and todo and not report.changed and not report.removed
                 and old.index_info.get("type") == kind
                 and len(chunks) <= 2 * old.index_info.get("built_with", len(old.chunks))):
@@ -232,8 +231,6 @@ class IndexStore:
 
     def _index_kind(self, n: int) -> str:
         """flat, hnsw or ivfpq for n vectors (auto: flat below the ANN threshold)."""
-        from . import ann
-
         kind, threshold = self.index_type, self.ann_threshold
         if kind is None or threshold is None:
             from .settings import Settings
@@ -247,8 +244,6 @@ class IndexStore:
                kind: str | None = None, built: tuple | None = None) -> str:
         """Write a new version beside the live one, then switch CURRENT in one rename."""
         import faiss
-
-        from . import ann
 
         self._cleanup_temp()
         tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
