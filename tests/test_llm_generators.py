@@ -3,7 +3,6 @@
 import re
 import shutil
 import sys
-import time
 
 import pytest
 
@@ -14,7 +13,7 @@ from assistant.followup import standalone
 from assistant.generators.llamacpp import BUNDLED_GGUF, LlamaCppGenerator, default_model_path
 from assistant.generators.llm import LLMGenerator
 from tests.conftest import CORPUS
-from tests.test_verify import SEED, assert_verified
+from tests.test_verify import SEED, assert_verified, stream_timed
 
 pytestmark = pytest.mark.slow
 HISTORY = [{"role": "user", "content": SEED},
@@ -147,14 +146,7 @@ def test_a_planted_injection_stays_data(assistant, tmp_path_factory):
 
 def test_streaming_yields_deltas_then_a_verified_answer(llm_assistant, capsys):
     # First of the generating tests, so the time to first token includes reading the prompt.
-    t0 = time.perf_counter()
-    first, items = None, []
-    for item in llm_assistant.ask_stream(SEED):
-        if first is None:
-            first = time.perf_counter() - t0
-        items.append(item)
-    total = time.perf_counter() - t0
-    *deltas, answer = items
+    first, deltas, answer, total = stream_timed(llm_assistant, SEED)
     assert len(deltas) > 1 and all(isinstance(d, str) and d for d in deltas)
     assert isinstance(answer, Answer) and answer.generator == "llamacpp"
     assert_verified(answer, llm_assistant)

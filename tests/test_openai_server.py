@@ -13,7 +13,7 @@ from assistant.followup import standalone
 from assistant.generators.llamacpp import default_model_path
 from assistant.generators.openai_compat import OpenAIGenerator
 from tests.servers import free_port, llama_server
-from tests.test_verify import SEED, assert_verified
+from tests.test_verify import SEED, assert_verified, stream_timed
 
 pytestmark = pytest.mark.slow
 HISTORY = [{"role": "user", "content": SEED},
@@ -78,18 +78,13 @@ def failing(assistant, url, **overrides) -> OpenAIGenerator:
 
 
 def test_streaming_through_the_server_yields_deltas_then_a_verified_answer(remote, capsys):
-    t0 = time.perf_counter()
-    first, items = None, []
-    for item in remote.ask_stream(SEED):
-        first = first if first is not None else time.perf_counter() - t0
-        items.append(item)
-    *deltas, answer = items
+    first, deltas, answer, total = stream_timed(remote, SEED)
     assert len(deltas) > 1 and all(isinstance(d, str) and d for d in deltas)
     assert isinstance(answer, Answer) and answer.generator == "openai"
     assert_verified(answer, remote)
     with capsys.disabled():
         print(f"\nopenai (llama.cpp server) stream: first delta {first:.2f}s, {len(deltas)} deltas "
-              f"in {time.perf_counter() - t0:.2f}s")
+              f"in {total:.2f}s")
 
 
 def test_openai_generator_answers_a_followup_through_the_server(remote):

@@ -1,6 +1,7 @@
 """Citation verification on hand-made answers over real passages and the real embedder."""
 
 import re
+import time
 
 import pytest
 
@@ -9,6 +10,17 @@ from assistant.generators.llm import parse_answer
 from assistant.verify import Repairs, split_claims, verify_answer
 
 SEED = "Where was WTDC-25 held?"
+
+
+def stream_timed(assistant, question):
+    """ask_stream() timed: (seconds to the first delta, the deltas, the final Answer, seconds in all)."""
+    t0 = time.perf_counter()
+    first, items = None, []
+    for item in assistant.ask_stream(question):
+        first = first if first is not None else time.perf_counter() - t0
+        items.append(item)
+    *deltas, answer = items
+    return first, deltas, answer, time.perf_counter() - t0
 
 
 def assert_verified(answer, assistant):
