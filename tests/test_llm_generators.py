@@ -13,7 +13,7 @@ from assistant.followup import standalone
 from assistant.generators.llamacpp import BUNDLED_GGUF, LlamaCppGenerator, default_model_path
 from assistant.generators.llm import LLMGenerator
 from tests.conftest import CORPUS
-from tests.test_verify import SEED, assert_verified, stream_timed
+from tests.test_verify import SEED, assert_streams_verified, assert_verified
 
 pytestmark = pytest.mark.slow
 HISTORY = [{"role": "user", "content": SEED},
@@ -146,10 +146,7 @@ def test_a_planted_injection_stays_data(assistant, tmp_path_factory):
 
 def test_streaming_yields_deltas_then_a_verified_answer(llm_assistant, capsys):
     # First of the generating tests, so the time to first token includes reading the prompt.
-    first, deltas, answer, total = stream_timed(llm_assistant, SEED)
-    assert len(deltas) > 1 and all(isinstance(d, str) and d for d in deltas)
-    assert isinstance(answer, Answer) and answer.generator == "llamacpp"
-    assert_verified(answer, llm_assistant)
+    first, deltas, answer, total = assert_streams_verified(llm_assistant, "llamacpp")
     with capsys.disabled():
         print(f"\nllamacpp stream: first delta {first:.2f}s, {len(deltas)} deltas in {total:.2f}s "
               f"({len(deltas) / total:.1f}/s); {answer.notes[0]}")

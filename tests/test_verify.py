@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from assistant import Answer
 from assistant.citations import markers
 from assistant.generators.llm import parse_answer
 from assistant.verify import Repairs, split_claims, verify_answer
@@ -12,15 +13,22 @@ from assistant.verify import Repairs, split_claims, verify_answer
 SEED = "Where was WTDC-25 held?"
 
 
-def stream_timed(assistant, question):
-    """ask_stream() timed: (seconds to the first delta, the deltas, the final Answer, seconds in all)."""
+def assert_streams_verified(assistant, generator: str):
+    """ask_stream(SEED) yields text deltas, then a verified Answer from `generator`; with timings.
+
+    Returns (seconds to the first delta, the deltas, the Answer, seconds in all).
+    """
     t0 = time.perf_counter()
     first, items = None, []
-    for item in assistant.ask_stream(question):
+    for item in assistant.ask_stream(SEED):
         first = first if first is not None else time.perf_counter() - t0
         items.append(item)
     *deltas, answer = items
-    return first, deltas, answer, time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    assert len(deltas) > 1 and all(isinstance(d, str) and d for d in deltas)
+    assert isinstance(answer, Answer) and answer.generator == generator
+    assert_verified(answer, assistant)
+    return first, deltas, answer, total
 
 
 def assert_verified(answer, assistant):
