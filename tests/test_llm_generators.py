@@ -48,7 +48,7 @@ def user_message(gen, question, passages) -> str:
 def test_generators_are_registered_and_cheap_to_construct(assistant):
     llama = get_generator("llamacpp", assistant.settings, assistant.embedder)
     remote = get_generator("openai", assistant.settings, assistant.embedder)
-    assert llama._llm is None and remote._client is None  # nothing loads before first use
+    assert llama._server is None and remote._client is None  # nothing starts before first use
     assert llama.verify and remote.verify and callable(llama.condense)
     with pytest.raises(ConfigError, match="extractive, llamacpp, openai"):
         get_generator("gpt", assistant.settings, assistant.embedder)
@@ -64,12 +64,12 @@ def test_model_path_setting_wins_and_bad_files_fail_clearly(assistant, monkeypat
     monkeypatch.setenv("ASSISTANT_LLM_MODEL_PATH", str(tmp_path / "absent.gguf"))
     gen = LlamaCppGenerator(Settings.load(), assistant.embedder)
     with pytest.raises(GeneratorError, match=r"No GGUF model file at .*absent\.gguf"):
-        gen.llm
+        gen.endpoint()
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a model")
     monkeypatch.setenv("ASSISTANT_LLM_MODEL_PATH", str(junk))
     with pytest.raises(GeneratorError, match="llama.cpp could not load .*junk.gguf"):
-        LlamaCppGenerator(Settings.load(), assistant.embedder).llm
+        LlamaCppGenerator(Settings.load(), assistant.embedder).endpoint()
 
 
 def test_missing_packages_name_the_extra(assistant, monkeypatch):

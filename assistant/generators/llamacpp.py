@@ -1,14 +1,19 @@
-"""llama.cpp generator: any local GGUF chat model through llama-cpp-python, loaded on first use."""
+"""llama.cpp generator: any local GGUF chat model, served by a supervised child process.
+
+The model runs in `llama_cpp.server` (see local_server.py), started on first use on a free
+loopback port, and is spoken to through the same OpenAI client code as the `openai` generator:
+one LLM code path, and a crash in native code ends the child, not the caller.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import threading
 from pathlib import Path
 
 from ..errors import GeneratorError, MissingDependency
-from .llm import LLMGenerator
+from .local_server import ALIAS, LocalServer, shared_server, stopped_error
+from .openai_compat import OpenAIGenerator
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -28,15 +33,16 @@ def default_model_path() -> Path:
     return path
 
 
-class LlamaCppGenerator(LLMGenerator):
-    """A GGUF model run in-process; one generation at a time (a Llama is not thread-safe)."""
+class LlamaCppGenerator(OpenAIGenerator):
+    """A GGUF model in a child llama_cpp.server; one generation at a time per model."""
 
     name = "llamacpp"
+    model = ALIAS
+    retries = 0  # a local child either answers or has died; re-sending helps neither
 
     def __init__(self, settings, embedder):
         super().__init__(settings, embedder)
-        self._llm = None
-        self._lock = threading.RLock()
+        self._server: LocalServer | None = None  # nothing starts before the first question
 
     @property
     def model_path(self) -> Path:
@@ -49,59 +55,58 @@ class LlamaCppGenerator(LLMGenerator):
         return default_model_path()
 
     @property
-    def llm(self):
-        with self._lock:
-            if self._llm is None:
-                self._llm = self._load()
-        return self._llm
+    def server(self) -> LocalServer:
+        if self._server is None:
+            for module, package in (("llama_cpp", "llama-cpp-python"),
+                                    ("sse_starlette", "llama-cpp-python[server]")):
+                if importlib.util.find_spec(module) is None:
+                    raise MissingDependency(package, "llm")
+            s = self.settings
+            self._server = shared_server(self.model_path, s.llm_context, s.llm_threads)
+        return self._server
 
-    def _load(self):
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise MissingDependency("llama-cpp-python", "llm") from None
-        path = self.model_path
-        # 0 keeps llama-cpp-python's defaults (half the cores generate, all read the prompt).
-        # Every core is fastest on an idle machine, but llama.cpp's threads wait for each
-        # other, so one busy core elsewhere can make that several times slower.
-        threads = self.settings.llm_threads or None
-        try:
-            return Llama(model_path=str(path), n_ctx=self.settings.llm_context, n_threads=threads,
-                         n_threads_batch=threads, seed=0, verbose=False)
-        except Exception as exc:  # noqa: BLE001 - bad files raise ValueError or RuntimeError
-            raise GeneratorError(f"llama.cpp could not load {path} ({type(exc).__name__}: {exc}). "
-                                 "Check that it is a GGUF chat model, or set "
-                                 "ASSISTANT_LLM_MODEL_PATH to another one.") from None
+    @property
+    def url(self) -> str:
+        return f"{self._server.root}/v1" if self._server and self._server.port else "the local model"
+
+    def endpoint(self) -> str:
+        return self.server.ensure()  # (re)starts the child when it is not running
+
+    def request_options(self) -> dict:
+        # Small models loop on their own phrases without a mild penalty.
+        return {"seed": 0, "extra_body": {"repeat_penalty": 1.1}}
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return self.server.count_tokens(text)
 
     def _chat(self, messages: list[dict], max_tokens: int, stream: bool):
         if stream:
-            return self._stream(messages, max_tokens)
-        with self._lock, self._errors():
-            reply = self._call(messages, max_tokens, stream=False)
-        return reply["choices"][0]["message"].get("content") or ""
+            return self._locked_stream(messages, max_tokens)
+        with self.server.lock:
+            return super()._chat(messages, max_tokens, stream=False)
 
-    def _stream(self, messages, max_tokens):
-        # The lock is held until the stream is drained: the model's KV cache is shared state.
-        with self._lock, self._errors():
-            for chunk in self._call(messages, max_tokens, stream=True):
-                delta = chunk["choices"][0].get("delta", {}).get("content")
-                if delta:
-                    yield delta
-
-    def _call(self, messages, max_tokens, stream):
-        return self.llm.create_chat_completion(
-            messages=messages, max_tokens=max_tokens, stream=stream,
-            temperature=self.settings.llm_temperature, seed=0,
-            # Small models loop on their own phrases without a mild penalty.
-            repeat_penalty=1.1)
+    def _locked_stream(self, messages, max_tokens):
+        # Held until the stream is drained, so a second question waits instead of sharing
+        # the model's KV cache.
+        with self.server.lock:
+            yield from super()._chat(messages, max_tokens, stream=True)
 
     @contextlib.contextmanager
-    def _errors(self):
-        try:
-            yield
-        except ValueError as exc:  # llama-cpp-python's word for "the prompt does not fit n_ctx"
-            raise GeneratorError(f"llama.cpp refused the request: {exc}. Raise "
-                                 "ASSISTANT_LLM_CONTEXT or lower ASSISTANT_K.") from None
+    def _errors(self, midstream: bool = False):
+        import openai
+
+        with super()._errors(midstream):
+            try:
+                yield
+            except openai.APIStatusError as exc:
+                if exc.status_code == 400:  # llama.cpp's word for "the prompt does not fit n_ctx"
+                    raise GeneratorError(f"llama.cpp refused the request: {exc.message}. Raise "
+                                         "ASSISTANT_LLM_CONTEXT or lower ASSISTANT_K.") from None
+                raise
+            except GeneratorError:
+                raise
+            except Exception:  # noqa: BLE001 - a broken connection: find out whether it died
+                how = self.server.died()
+                if how:
+                    raise stopped_error(how) from None
+                raise

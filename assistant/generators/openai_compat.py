@@ -20,21 +20,38 @@ class OpenAIGenerator(LLMGenerator):
 
     def __init__(self, settings, embedder):
         super().__init__(settings, embedder)
-        self._client = None
+        self._client, self._client_url = None, None
         self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
+        """The endpoint, for messages; endpoint() is what requests go to."""
         return self.settings.openai_base_url.rstrip("/")
 
     @property
+    def model(self) -> str:
+        return self.settings.openai_model
+
+    def endpoint(self) -> str:
+        return self.url
+
+    @property
+    def retries(self) -> int:
+        return self.settings.request_retries
+
+    def request_options(self) -> dict:
+        """Extra arguments for every chat completion request."""
+        return {}
+
+    @property
     def client(self):
+        url = self.endpoint()
         with self._lock:
-            if self._client is None:
-                self._client = self._connect()
+            if self._client is None or self._client_url != url:  # a restarted local server
+                self._client, self._client_url = self._connect(url), url
         return self._client
 
-    def _connect(self):
+    def _connect(self, url: str):
         try:
             import openai
         except ImportError:
@@ -42,8 +59,7 @@ class OpenAIGenerator(LLMGenerator):
         # Local servers ignore the key, but the client insists on one.
         key = os.environ.get(self.settings.openai_api_key_env) or "not-needed"
         timeout = self.settings.request_timeout
-        return openai.OpenAI(base_url=self.url, api_key=key,
-                             max_retries=self.settings.request_retries,
+        return openai.OpenAI(base_url=url, api_key=key, max_retries=self.retries,
                              timeout=openai.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)))
 
     def _chat(self, messages: list[dict], max_tokens: int, stream: bool):
@@ -52,7 +68,7 @@ class OpenAIGenerator(LLMGenerator):
         reply = self._call(messages, max_tokens, stream=False)
         if not reply.choices:
             raise GeneratorError(f"The endpoint {self.url} returned no choices for model "
-                                 f"{self.settings.openai_model!r}. Check ASSISTANT_OPENAI_MODEL.")
+                                 f"{self.model!r}. Check ASSISTANT_OPENAI_MODEL.")
         return reply.choices[0].message.content or ""
 
     def _stream(self, messages, max_tokens):
@@ -68,8 +84,9 @@ class OpenAIGenerator(LLMGenerator):
         client = self.client  # raises MissingDependency before any openai error can occur
         with self._errors():
             return client.chat.completions.create(
-                model=self.settings.openai_model, messages=messages, max_tokens=max_tokens,
-                temperature=self.settings.llm_temperature, stream=stream)
+                model=self.model, messages=messages, max_tokens=max_tokens,
+                temperature=self.settings.llm_temperature, stream=stream,
+                **self.request_options())
 
     @contextlib.contextmanager
     def _errors(self, midstream: bool = False):
@@ -78,7 +95,7 @@ class OpenAIGenerator(LLMGenerator):
 
         s, url = self.settings, self.url
         # A reply already under way is never re-sent: only the first request is retried.
-        tries = "mid-reply" if midstream else f"{s.request_retries + 1} attempt(s)"
+        tries = "mid-reply" if midstream else f"{self.retries + 1} attempt(s)"
         try:
             yield
         except openai.APITimeoutError:
