@@ -1,6 +1,7 @@
 """The chat: `python app.py [--host 127.0.0.1] [--port 7860]`, a thin Gradio face over Assistant."""
 
 import argparse
+import html
 import logging
 import os
 import sys
@@ -12,7 +13,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the
 
 import gradio as gr  # noqa: E402
 
-from assistant import render, uploads  # noqa: E402
+from assistant import doctor, render, uploads  # noqa: E402
 from assistant.api import Assistant  # noqa: E402
 from assistant.errors import AssistantError, ConfigError  # noqa: E402
 from assistant.generators import GENERATORS  # noqa: E402
@@ -137,6 +138,8 @@ def build(service: ChatService) -> gr.Blocks:
                         f"{uploads.upload_limit_mb('.pdf', s.max_file_mb):g} MB). Saved into the "
                         "corpus folder and indexed at once.</small>")
             status = gr.Markdown(service.status(), elem_id="ca-status")
+            # What this server runs on, for bug reports (the full list: `assistant doctor`).
+            gr.Markdown(f"<small>{html.escape(doctor.summary())}</small>", elem_id="ca-runtime")
         gr.Markdown("## Corpus Assistant\nAnswers come only from the indexed news articles; "
                     "every sentence cites its source. Click a [n] to see the quoted words.")
         with gr.Row(equal_height=False):
@@ -237,7 +240,26 @@ def build(service: ChatService) -> gr.Blocks:
                 raise gr.Error(_message(exc), print_exception=False) from None
             return answer.to_dict()
 
+        def ask_stream(question: str, generator: str = s.generator, k: int = s.k,
+                       since: str = "", until: str = "", sources: list[str] | None = None,
+                       history: list[dict] | None = None) -> dict:
+            """Like ask, streamed: {"text": so far} as it is written, then {"text", "answer"}."""
+            try:
+                text = ""
+                for item in service.assistant.ask_stream(
+                        question, history=history, generator=generator or None, k=k or None,
+                        filters={"since": since or None, "until": until or None,
+                                 "sources": sources or None}):
+                    if isinstance(item, Answer):
+                        yield {"text": item.text, "answer": item.to_dict()}
+                    else:
+                        text += item
+                        yield {"text": text}
+            except Exception as exc:  # noqa: BLE001 - a message for the caller, never a traceback
+                raise gr.Error(_message(exc), print_exception=False) from None
+
         gr.api(ask, api_name="ask", concurrency_id="ask")
+        gr.api(ask_stream, api_name="ask_stream", concurrency_id="ask")
     return demo
 
 

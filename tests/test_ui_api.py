@@ -89,9 +89,21 @@ def test_concurrent_requests_queue_and_all_finish(client):
     assert answers[-1]["abstained"] and not answers[0]["abstained"]
 
 
+def test_ask_stream_grows_the_text_then_ends_with_the_ask_answer(client):
+    job = client.submit(question=QUESTION, api_name="/ask_stream")
+    final = job.result(timeout=120)
+    texts = [out["text"] for out in job.outputs()]
+    assert len(texts) > 2 and all(b.startswith(a) for a, b in zip(texts, texts[1:-1]))
+    assert "answer" not in job.outputs()[0] and final["text"] == final["answer"]["text"]
+    plain = client.predict(question=QUESTION, api_name="/ask")
+    assert final["answer"]["citations"] == plain["citations"] and final["text"] == plain["text"]
+    with pytest.raises(gradio_client.exceptions.AppError, match="The question is empty"):
+        client.predict(question=" ", api_name="/ask_stream")
+
+
 def test_only_ask_is_public(client):
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == \
-        {"/ask"}
+        {"/ask", "/ask_stream"}
 
 
 def test_basic_auth(service):
