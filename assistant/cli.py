@@ -103,6 +103,30 @@ def ask(question, as_json, k, generator, since, until, source):
             click.echo(f"note: {note}", err=True)
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def doctor(as_json):
+    """Show what this install runs on: CPU, llama.cpp build, ONNX Runtime, versions.
+
+    Paste its output into a bug report. It exits 1 when the llama.cpp build uses
+    instructions this machine does not enable (the local model would crash).
+    """
+    from .doctor import report
+
+    info = report()
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            if key == "versions":
+                click.echo("versions: " + ", ".join(f"{k} {v}" for k, v in value.items()))
+            elif key != "problems":
+                click.echo(f"{key}: {value}")
+        for problem in info["problems"]:
+            click.echo(f"problem: {problem}", err=True)
+    sys.exit(1 if info["problems"] else 0)
+
+
 def _lazy(name: str, target: str) -> None:
     """Register a subcommand that lives in an optional module, imported only when used."""
 

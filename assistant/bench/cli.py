@@ -141,6 +141,9 @@ def bench_command(quick, only, skip, sizes, out, no_write, workdir):
     started = time.time()
     scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731 - progress to stderr, tables too
+    from ..doctor import summary
+
+    log(f"Running on: {summary()}")
     try:
         sections, failed = run_parts(parts, cfg, Workspace(scratch, log), log=log)
     finally:

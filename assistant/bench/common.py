@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..doctor import llama_features
+
 
 @dataclass
 class Target:
@@ -89,23 +91,11 @@ def machine() -> dict[str, str]:
     load = ""
     if hasattr(os, "getloadavg"):
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    # llama.cpp's own feature line, so a figure can be traced to the build that made it.
     return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": mem,
+            "llama.cpp build": llama_features(),
             "os": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(), "load average (1/5/15 min) at start": load}
-
-
-def versions() -> dict[str, str]:
-    """Installed versions of the libraries the figures depend on."""
-    from importlib import metadata
-
-    out = {}
-    for name in ("corpus-assistant", "torch", "sentence-transformers", "transformers", "faiss-cpu",
-                 "bm25s", "numpy", "onnxruntime", "llama_cpp_python", "tiktoken"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def quiet_logs() -> None:

@@ -7,7 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from .common import Section, machine, versions
+from ..doctor import versions
+from .common import Section, machine
 
 
 def merge(path: Path, fresh: list[Section], order: tuple[str, ...]) -> list[Section]:
