@@ -178,6 +178,18 @@ def test_index_is_refused_beyond_loopback_without_credentials(assistant):
     assert guarded.post("/index", headers={"Authorization": "Bearer t"}).status_code == 200
 
 
+def test_a_body_over_the_cap_is_refused_before_it_is_read(assistant, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from assistant import Assistant
+
+    small = Assistant(assistant.settings.replace(max_file_mb=0.1, corpus_dir=tmp_path))
+    api = TestClient(create_api(small))  # the cap: two PDFs of 1 MB, plus 1 MB
+    r = api.post("/articles", files=[("files", ("a.pdf", b"%PDF-" + b"0" * (4 * 2**20)))])
+    assert r.status_code == 413 and "over the 3 MB one request may carry" in r.text
+    assert not list(tmp_path.iterdir())
+
+
 def test_openapi_schema_and_offline_docs(http):
     schema = http.get("/openapi.json").json()
     assert schema["servers"] == [{"url": "/v1"}]

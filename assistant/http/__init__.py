@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from .. import uploads
 from ..errors import AssistantError, MissingDependency
 from . import openai_api, rest
 from .common import Access, ApiError, Gate, error_response, from_assistant, unexpected
@@ -40,6 +41,9 @@ def create_api(assistant, host: str = "127.0.0.1", auth: tuple[str, str] | None 
     api.include_router(openai_api.router(ctx), tags=["openai"])
     _errors(api)
     _docs(api)
+    # A request may carry two files at the largest (PDF) limit, like Gradio's cap for the chat.
+    pdf_mb = uploads.upload_limit_mb("any.pdf", assistant.settings.max_file_mb)
+    api.add_middleware(rest.UploadCap, limit_mb=2 * pdf_mb + 1)
     return api
 
 

@@ -111,7 +111,8 @@ class Gate:
         if self.admitted >= self.concurrency + self.queue_size:
             raise ApiError(503, "busy", f"The server is busy: {self.admitted} requests are being "
                            "answered or waiting. Try again in a moment.", {"Retry-After": "5"})
-        self._slots = self._slots or asyncio.Semaphore(self.concurrency)
+        if self._slots is None:  # made on the server's event loop, where it is used
+            self._slots = asyncio.Semaphore(self.concurrency)
         self.admitted += 1
         try:
             await self._slots.acquire()

@@ -18,7 +18,7 @@ from .. import uploads
 from ..errors import AssistantError
 from ..generators import GENERATORS
 from ..records import Answer
-from .common import ApiError, answer_stream, from_assistant, unexpected
+from .common import ApiError, answer_stream, error_response, from_assistant, unexpected
 
 # What each generator needs besides the core install; /v1/health lists those present.
 _NEEDS = {"llamacpp": "llama_cpp", "openai": "openai"}
@@ -47,6 +47,27 @@ class AskRequest(BaseModel):
         return {"question": self.question, "generator": self.generator, "k": self.k,
                 "history": [m.model_dump() for m in self.history] if self.history else None,
                 "filters": self.filters.model_dump() if self.filters else None}
+
+
+class UploadCap:
+    """ASGI: refuse an upload whose declared size is over `limit_mb` before reading any of it.
+
+    Per-file limits are checked after parsing; this keeps a huge body off the disk.
+    """
+
+    def __init__(self, app, limit_mb: float):
+        self.app, self.limit = app, limit_mb
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and \
+                scope["path"].endswith("/articles"):
+            size = int(dict(scope["headers"]).get(b"content-length", b"0") or 0)
+            if size > self.limit * 1024 * 1024:
+                return await error_response(
+                    413, "too_large", f"The upload is {size / 2**20:.1f} MB, over the "
+                    f"{self.limit:g} MB one request may carry. Send fewer files at a time.")(
+                    scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 def available_generators() -> list[str]:
