@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from .. import uploads
 from ..errors import AssistantError, MissingDependency
 from . import openai_api, rest
-from .common import Access, ApiError, Gate, error_response, from_assistant, unexpected
+from .common import Access, ApiError, Gate, api_error
 
 PREFIX = "/v1"
 _KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
@@ -55,21 +55,19 @@ def mount(assistant, **options) -> Mount:
 def _errors(api: FastAPI) -> None:
     """Every failure as {"error": {...}} with its status; never a traceback."""
 
-    @api.exception_handler(ApiError)
-    async def _api(request, exc: ApiError):
-        return error_response(exc.status, exc.kind, exc.message, exc.headers)
+    async def _known(request, exc: Exception):
+        return api_error(exc).response()
 
-    @api.exception_handler(AssistantError)
-    async def _assistant(request, exc: AssistantError):
-        err = from_assistant(exc)
-        return error_response(err.status, err.kind, err.message)
+    # ApiError, the assistant's own errors, and anything unexpected (logged, answered 500).
+    for kind in (ApiError, AssistantError, Exception):
+        api.add_exception_handler(kind, _known)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}"
                              for e in exc.errors())
-        return error_response(400, "invalid_request", f"Invalid request: {problems}. See "
-                              f"{PREFIX}/docs for the expected fields.")
+        return ApiError(400, "invalid_request", f"Invalid request: {problems}. See {PREFIX}/docs "
+                        "for the expected fields.").response()
 
     @api.exception_handler(HTTPException)
     async def _http(request, exc: HTTPException):
@@ -78,13 +76,8 @@ def _errors(api: FastAPI) -> None:
             message = f"No such endpoint: {request.method} {request.url.path}. See {PREFIX}/docs."
         elif exc.status_code == 405 and allow:
             message = f"{request.method} is not allowed on {request.url.path}; use {allow}."
-        return error_response(exc.status_code, _KINDS.get(exc.status_code, "http_error"),
-                              message, getattr(exc, "headers", None))
-
-    @api.exception_handler(Exception)
-    async def _crash(request, exc: Exception):
-        err = unexpected(exc)
-        return error_response(err.status, err.kind, err.message)
+        return ApiError(exc.status_code, _KINDS.get(exc.status_code, "http_error"), message,
+                        getattr(exc, "headers", None)).response()
 
 
 def _docs(api: FastAPI) -> None:
@@ -103,10 +96,11 @@ def _docs(api: FastAPI) -> None:
     @api.get("/docs", include_in_schema=False)
     async def docs(request: Request):
         if swagger_ui_path is None:
-            raise MissingDependency("swagger-ui-bundle", "ui")
+            raise MissingDependency("swagger-ui-bundle-v2", "ui")
         base = request.scope.get("root_path", "")
         assets = f"{base}/docs/assets"
-        return get_swagger_ui_html(openapi_url=f"{base}/openapi.json",
-                                   title="Corpus Assistant API", swagger_js_url=f"{assets}/"
-                                   "swagger-ui-bundle.js", swagger_css_url=f"{assets}/swagger-ui.css",
-                                   swagger_favicon_url=f"{assets}/favicon-32x32.png")
+        return get_swagger_ui_html(
+            openapi_url=f"{base}/openapi.json", title="Corpus Assistant API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png")  # the default is a web URL

@@ -29,9 +29,18 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.kind, self.message, self.headers = status, kind, message, headers
 
+    def body(self) -> dict:
+        return {"error": {"type": self.kind, "message": self.message}}
 
-def error_response(status: int, kind: str, message: str, headers: dict | None = None):
-    return JSONResponse({"error": {"type": kind, "message": message}}, status, headers=headers)
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), self.status, headers=self.headers)
+
+
+def api_error(exc: Exception) -> ApiError:
+    """Any exception as the ApiError to answer with."""
+    if isinstance(exc, ApiError):
+        return exc
+    return from_assistant(exc) if isinstance(exc, AssistantError) else unexpected(exc)
 
 
 def from_assistant(exc: AssistantError) -> ApiError:

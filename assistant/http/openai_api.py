@@ -15,9 +15,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import AssistantError
 from ..records import Answer
-from .common import ApiError, answer_stream, from_assistant, unexpected
+from .common import ApiError, answer_stream, api_error
 from .rest import FiltersIn, available_generators
 
 MODEL = "corpus-assistant"
@@ -90,8 +89,7 @@ def router(ctx) -> APIRouter:
                     else:
                         yield chunk({"content": item})
             except Exception as exc:  # noqa: BLE001 - the stream has begun: OpenAI's in-band error
-                err = from_assistant(exc) if isinstance(exc, AssistantError) else unexpected(exc)
-                yield f"data: {json.dumps({'error': {'type': err.kind, 'message': err.message}})}\n\n"
+                yield f"data: {json.dumps(api_error(exc).body(), ensure_ascii=False)}\n\n"
                 return
             yield "data: [DONE]\n\n"
 

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from anyio import to_thread
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -18,7 +18,7 @@ from .. import uploads
 from ..errors import AssistantError
 from ..generators import GENERATORS
 from ..records import Answer
-from .common import ApiError, answer_stream, error_response, from_assistant, unexpected
+from .common import ApiError, answer_stream, api_error
 
 # What each generator needs besides the core install; /v1/health lists those present.
 _NEEDS = {"llamacpp": "llama_cpp", "openai": "openai"}
@@ -63,10 +63,10 @@ class UploadCap:
                 scope["path"].endswith("/articles"):
             size = int(dict(scope["headers"]).get(b"content-length", b"0") or 0)
             if size > self.limit * 1024 * 1024:
-                return await error_response(
-                    413, "too_large", f"The upload is {size / 2**20:.1f} MB, over the "
-                    f"{self.limit:g} MB one request may carry. Send fewer files at a time.")(
-                    scope, receive, send)
+                refusal = ApiError(413, "too_large", f"The upload is {size / 2**20:.1f} MB, over "
+                                   f"the {self.limit:g} MB one request may carry. Send fewer "
+                                   "files at a time.")
+                return await refusal.response()(scope, receive, send)
         await self.app(scope, receive, send)
 
 
@@ -104,8 +104,7 @@ def router(ctx) -> APIRouter:
                     yield (sse("answer", item.to_dict()) if isinstance(item, Answer)
                            else sse("delta", {"text": item}))
             except Exception as exc:  # noqa: BLE001 - the stream has begun: report it in-band
-                err = from_assistant(exc) if isinstance(exc, AssistantError) else unexpected(exc)
-                yield sse("error", {"error": {"type": err.kind, "message": err.message}})
+                yield sse("error", api_error(exc).body())
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -142,7 +141,8 @@ def router(ctx) -> APIRouter:
                                               "title": c.title, "date": c.date, "url": c.url,
                                               "chunks": 0})
             a["chunks"] += 1
-        return {"index_version": snapshot.version, "count": len(out), "articles": list(out.values())}
+        return {"index_version": snapshot.version, "count": len(out),
+                "articles": list(out.values())}
 
     @api.get("/health", summary="Readiness, index version and counts, generators available")
     async def health() -> dict:
@@ -183,7 +183,7 @@ def _add(assistant, files: list[UploadFile], lock: threading.Lock) -> dict:
                             "articles": saved.articles, "duplicate": saved.duplicate,
                             "problems": saved.problems})
     if len(refused) == len(files):  # nothing accepted: the request failed as a whole
-        raise from_assistant(refused[0])
+        raise api_error(refused[0])
     report = None
     if any("name" in r and not r["duplicate"] for r in results):
         report = dataclasses.asdict(_index(assistant, lock))
