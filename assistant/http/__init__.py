@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
@@ -26,6 +27,22 @@ PREFIX = "/v1"
 _KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
+class _Error(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """What every error answers (documented in the schema; built by ApiError.body())."""
+
+    error: _Error
+
+
+_ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
+    (400, "bad input: the assistant's own message"), (401, "credentials needed"),
+    (503, "the waiting line is full (Retry-After), or the index is unavailable"))}
+
+
 def create_api(assistant, host: str = "127.0.0.1", auth: tuple[str, str] | None = None,
                concurrency: int = 2, queue_size: int = 64, token: str | None = None) -> FastAPI:
     """The /v1 application; `token` defaults to ASSISTANT_API_TOKEN."""
@@ -36,7 +53,7 @@ def create_api(assistant, host: str = "127.0.0.1", auth: tuple[str, str] | None 
                   description="Cited answers from the indexed news corpus. Errors are "
                               '`{"error": {"type", "message"}}`.',
                   servers=[{"url": PREFIX}], openapi_url=None, docs_url=None, redoc_url=None,
-                  dependencies=[Depends(ctx.access.check)])
+                  dependencies=[Depends(ctx.access.check)], responses=_ERRORS)
     api.include_router(rest.router(ctx), tags=["corpus"])
     api.include_router(openai_api.router(ctx), tags=["openai"])
     _errors(api)

@@ -18,7 +18,7 @@ from .. import uploads
 from ..errors import AssistantError
 from ..generators import GENERATORS
 from ..records import Answer
-from .common import ApiError, answer_stream, api_error
+from .common import LOOPBACK, ApiError, answer_stream, api_error
 
 # What each generator needs besides the core install; /v1/health lists those present.
 _NEEDS = {"llamacpp": "llama_cpp", "openai": "openai"}
@@ -84,9 +84,10 @@ def router(ctx) -> APIRouter:
     api = APIRouter()
     index_lock = threading.Lock()  # one indexer at a time, like the chat's uploads
 
-    @api.post("/ask", summary="Answer a question",
+    @api.post("/ask", summary="Answer a question", response_class=JSONResponse,
+              responses={200: {"model": Answer, "description": "the Answer JSON"}},
               description="The Answer JSON that `assistant ask --json` prints.")
-    async def ask(body: AskRequest) -> dict:
+    async def ask(body: AskRequest):
         answer = await ctx.gate.run(lambda: ctx.assistant.ask(**body.ask_args()))
         return JSONResponse(answer.to_dict())  # as is: the CLI's --json prints the same dict
 
@@ -113,7 +114,7 @@ def router(ctx) -> APIRouter:
               description="Only new or changed articles are embedded. Refused (403) on a server "
                           "that listens beyond loopback without credentials configured.")
     async def index() -> dict:
-        if not (ctx.access.configured or ctx.host in ("127.0.0.1", "localhost", "::1")):
+        if not (ctx.access.configured or ctx.host in LOOPBACK):
             raise ApiError(403, "forbidden", "Indexing over the API needs credentials on a server "
                            "that listens beyond loopback: set ASSISTANT_AUTH_USER and "
                            "ASSISTANT_AUTH_PASSWORD (or ASSISTANT_API_TOKEN) and restart.")
