@@ -16,6 +16,7 @@ pytest.importorskip("gradio")
 httpx = pytest.importorskip("httpx")
 openai = pytest.importorskip("openai")
 
+from assistant.errors import GeneratorError  # noqa: E402
 from assistant.http import create_api  # noqa: E402
 from assistant.http.common import ApiError, Gate  # noqa: E402
 from tests.servers import AppServer  # noqa: E402
@@ -188,6 +189,38 @@ def test_a_body_over_the_cap_is_refused_before_it_is_read(assistant, tmp_path):
     r = api.post("/articles", files=[("files", ("a.pdf", b"%PDF-" + b"0" * (4 * 2**20)))])
     assert r.status_code == 413 and "over the 3 MB one request may carry" in r.text
     assert not list(tmp_path.iterdir())
+
+
+class _FailingLLM:
+    """Isolates the error framing: an LLM server that fails before, or in the middle of, a reply."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def ask(self, question, **kwargs):
+        raise GeneratorError("Could not reach the endpoint http://127.0.0.1:9/v1 (3 attempt(s)).")
+
+    def ask_stream(self, question, **kwargs):
+        yield "The officials "
+        raise GeneratorError("The endpoint http://127.0.0.1:9/v1 did not answer within 1s "
+                             "(mid-reply).")
+
+
+def test_llm_failures_are_502_504_or_an_error_event(assistant):
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_api(_FailingLLM(assistant.settings)))
+    r = client.post("/ask", json={"question": QUESTION})
+    assert r.status_code == 502 and r.json()["error"]["type"] == "generator_failed"
+    with client.stream("POST", "/ask/stream", json={"question": QUESTION}) as r:
+        events = _events(r)
+    assert events[0] == ("delta", {"text": "The officials "})
+    assert events[-1][0] == "error" and events[-1][1]["error"]["type"] == "generator_timeout"
+    with client.stream("POST", "/chat/completions", json={
+            "stream": True, "messages": [{"role": "user", "content": QUESTION}]}) as r:
+        lines = [json.loads(line[6:]) for line in r.iter_lines() if line]  # no [DONE]
+    assert lines[1]["choices"][0]["delta"]["content"] == "The officials "
+    assert "did not answer within 1s" in lines[-1]["error"]["message"]
 
 
 def test_openapi_schema_and_offline_docs(http):
