@@ -14,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the
 import gradio as gr  # noqa: E402
 
 from assistant import doctor, render, uploads  # noqa: E402
+from assistant import http as http_api  # noqa: E402
 from assistant.api import Assistant  # noqa: E402
 from assistant.errors import AssistantError, ConfigError  # noqa: E402
 from assistant.generators import GENERATORS  # noqa: E402
@@ -300,13 +301,19 @@ def theme() -> gr.Theme:
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, concurrency: int = 2,
-           auth=None, block: bool = True, max_file_mb: float = 64.0, queue_size: int = 64):
-    """Queue and serve the app; returns (app, local_url) when `block` is False."""
+           auth=None, block: bool = True, max_file_mb: float = 64.0, queue_size: int = 64,
+           assistant: Assistant | None = None):
+    """Queue and serve the app, with the HTTP API at /v1 when given the `assistant`; returns
+    (app, local_url) when `block` is False."""
     # Up to `concurrency` answers run at once (more only fights over the CPU); the rest wait
     # in line and see their position. Beyond `queue_size` waiting requests, new ones are
     # turned away at once (HTTP 503, "Queue is full") instead of waiting without end.
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    # Gradio hands app_kwargs to its FastAPI app; routes given there match before its own.
+    routes = [http_api.mount(assistant, host=host, auth=auth, concurrency=concurrency,
+                             queue_size=queue_size)] if assistant else []
     app, url, _ = demo.launch(
+        app_kwargs={"routes": routes},
         server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block,
         auth_message="Corpus Assistant: sign in" if auth else None, quiet=not block,
         # Gradio's own hard cap sits above ours, so a merely too-large article still gets our
@@ -353,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
                   "ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD.", file=sys.stderr)
         demo = build(ChatService(assistant))
         launch(demo, args.host, args.port, args.concurrency, auth,
-               max_file_mb=assistant.settings.max_file_mb, queue_size=args.queue_size)
+               max_file_mb=assistant.settings.max_file_mb, queue_size=args.queue_size,
+               assistant=assistant)
     except AssistantError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return exc.exit_code
