@@ -97,6 +97,7 @@ class LocalServer:
         """Terminate the child (SIGTERM, then SIGKILL after 10 s) and wait for it."""
         with self.lock:
             proc, self.proc = self.proc, None
+            self._drop_log()
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
@@ -122,6 +123,7 @@ class LocalServer:
     def _start(self) -> None:
         if self.proc is not None:
             self.proc.wait()  # reap the one that died
+        self._drop_log()  # a crashed child's log is kept until the next start
         self.port = _free_port()
         fd, log = tempfile.mkstemp(prefix="llama-server-", suffix=".log")
         self.log_path = Path(log)
@@ -146,9 +148,10 @@ class LocalServer:
                     return
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)
+        last = self._log_tail()
         self.stop()
         raise GeneratorError(f"The local model server did not start within {STARTUP_S:g}s "
-                             f"(log: {self.log_path}). Check the model file and free memory.")
+                             f"({last}). Check the model file and free memory.")
 
     def _post(self, path: str, body: dict) -> dict:
         request = urllib.request.Request(self.root + path, json.dumps(body).encode(),
@@ -162,6 +165,11 @@ class LocalServer:
                 raise stopped_error(ended) from None
             raise GeneratorError(f"The local model server failed on {path}: {exc}. "
                                  f"See its log: {self.log_path}.") from None
+
+    def _drop_log(self) -> None:
+        if self.log_path:
+            self.log_path.unlink(missing_ok=True)
+            self.log_path = None
 
     def _log_tail(self) -> str:
         lines = [ln.strip() for ln in self.log_path.read_text(errors="replace").splitlines()
