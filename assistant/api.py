@@ -139,8 +139,9 @@ class Assistant:
 
     def retrieve(self, query: str, k: int | None = None, filters=None, as_of=None) -> list[Passage]:
         """The top-k passages for a query (hybrid search, duplicates collapsed), as of a date if given."""
-        return self._current().retriever.search(query, k or self.settings.k, Filters.coerce(filters),
-                                                scope=scope_for(query, as_of))
+        scope = scope_for(query, as_of)
+        return self._current().retriever.search(scope.topic(query), k or self.settings.k,
+                                                Filters.coerce(filters), scope=scope)
 
     def generator(self, name: str | None = None):
         name = name or self.settings.generator
@@ -178,10 +179,11 @@ class Assistant:
         scope = scope_for(query, as_of)  # without as_of or time words: inactive, nothing changes
         if scope.active():
             notes.append(scope.describe(state.retriever.undated))
+        topic = scope.topic(query)  # the dates are searched through the scope, not as words
         t1 = time.perf_counter()
-        qv = self.embedder.embed_cached([query])[0]
+        qv = self.embedder.embed_cached([topic])[0]
         t2 = time.perf_counter()
-        passages = state.retriever.search(query, k or self.settings.k, filters, query_vector=qv,
+        passages = state.retriever.search(topic, k or self.settings.k, filters, query_vector=qv,
                                           scope=scope)
         t3 = time.perf_counter()
         missing = unknown_anchors(query, state.retriever.vocabulary)

@@ -48,6 +48,14 @@ class DateScope:
         d = dt.date.fromisoformat(date)
         return not ((self.since and d < self.since) or (self.until and d > self.until))
 
+    def topic(self, question: str) -> str:
+        """The question without its time words: they name dates, and as search terms they match
+        every article that says "this week" (measured in docs/retrieval.md)."""
+        if not self.phrase:
+            return question
+        rest = re.sub(r"\s{2,}", " ", question.replace(self.phrase, " ")).strip()
+        return rest if rest.strip(" ?.!") else question
+
     def describe(self, undated: int = 0) -> str:
         """The note a dated answer carries, e.g. 'Searched articles published up to 2022-06-16, ...'."""
         # A window ranks its articles first rather than hiding the rest: "in 2016" names when

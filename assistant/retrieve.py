@@ -14,15 +14,12 @@ from .records import Chunk, Filters, Passage
 from .terms import terms
 
 RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
-POOL_MIN, POOL_PER_K = 40, 8  # each list is cut at max(POOL_PER_K * k, POOL_MIN) before fusion
 # A question asked on a day is mostly about that week's news: a chunk's fused score is raised
 # by up to RECENCY_WEIGHT times, halving every RECENCY_DAYS days before the as_of day.
 RECENCY_DAYS, RECENCY_WEIGHT = 7.0, 1.0
 # Chunks dated inside the window a question's time words name ("last week") score this many
 # times more: they rank first, and the rest still fill the slots they leave.
 WINDOW_BOOST = 3.0
-# Chunks of one article that may rank before every other article has had its best chunk.
-PER_ARTICLE = 1
 # Two outlets retelling one event share most of their names and terms; topical neighbours
 # (same ministry, another meeting) are as close in embedding space but share far fewer.
 DUP_TERM_OVERLAP = 0.4
@@ -81,7 +78,7 @@ class HybridRetriever:
             allowed = admitted[self._pair_of]
             if not allowed.any():
                 return []
-        pool = max(k * POOL_PER_K, POOL_MIN)
+        pool = max(k * 8, 40)
         qv = self.embedder.embed_cached([query])[0] if query_vector is None else query_vector
         dense = self._dense(qv, pool, allowed)
         sparse = self._sparse(query, pool, allowed)
@@ -92,8 +89,6 @@ class HybridRetriever:
         if scope.active():
             self._date_prior(fused, scope)
         order = sorted(fused, key=lambda r: -fused[r])
-        if PER_ARTICLE:
-            order = self._articles_first(order)
         return self._collapse(order, fused, k)
 
     def _date_prior(self, fused: dict[int, float], scope: DateScope) -> None:
@@ -109,18 +104,6 @@ class HybridRetriever:
                 fused[row] *= 1.0 + RECENCY_WEIGHT * 0.5 ** (age / RECENCY_DAYS)
             if scope.in_window(date):
                 fused[row] *= WINDOW_BOOST
-
-    def _articles_first(self, order: list[int]) -> list[int]:
-        """The best PER_ARTICLE chunks of each article in rank order, then the other chunks."""
-        # Several chunks of one long article otherwise fill the k slots and push out the
-        # other articles; the best chunk already says how well its article matches.
-        seen: dict[str, int] = {}
-        first, rest = [], []
-        for row in order:
-            article = self.snapshot.chunks[row].article_id
-            seen[article] = seen.get(article, 0) + 1
-            (first if seen[article] <= PER_ARTICLE else rest).append(row)
-        return first + rest
 
     def _dense(self, qv: np.ndarray, pool: int, allowed) -> list[int]:
         # Flat, HNSW or IVF-PQ as the manifest says; a filter goes into the search itself

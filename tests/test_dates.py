@@ -45,15 +45,20 @@ def test_as_of_cuts_later_articles_and_keeps_undated_ones():
     assert scope.admits("2022-06-16") and scope.admits("2021-01-01")
     assert not scope.admits("2022-06-17")
     assert scope.admits(None)  # undated: cannot be shown to be later, so it stays searchable
-    assert scope.describe(undated=2) == ("Searched articles published up to 2022-06-16, "
-                                         "and 2 undated articles.")
+    assert scope.describe(undated=2) == ("Searched articles published up to 2022-06-16, recent ones "
+                                         "preferred; 2 undated articles were included.")
 
 
-def test_window_counts_from_as_of_and_is_described():
+def test_a_window_ranks_rather_than_filters_and_is_described():
     scope = scope_for("Which show was recently green lit for a new season this week?", "2022-06-16")
     assert scope.recent and (str(scope.since), str(scope.until)) == ("2022-06-09", "2022-06-16")
-    assert not scope.admits("2022-06-08") and scope.admits("2022-06-10")
-    assert scope.describe().startswith("Searched articles published 2022-06-09 to 2022-06-16")
+    assert scope.in_window("2022-06-10") and not scope.in_window("2022-06-08")
+    assert scope.admits("2022-06-08")  # "in 2016" may be told years later: ranked after, not hidden
+    assert not scope.in_window(None) and scope.admits(None)
+    assert scope.describe() == ("Searched articles published up to 2022-06-16, those from 2022-06-09 "
+                                "to 2022-06-16 first (\u201cthis week\u201d).")
+    undated = scope_for("Who resigned last week?")
+    assert undated.describe().endswith("first (\u201clast week\u201d, counted from today).")
 
 
 def test_time_words_without_as_of_count_from_today():
@@ -73,3 +78,12 @@ def test_as_of_forms():
 
 def test_inactive_scope_admits_everything():
     assert not DateScope().active() and DateScope().admits("1999-01-01")
+    assert scope_for("Which is the latest model?").describe() == ("Searched all articles, recent ones "
+                                                                   "preferred (\u201clatest\u201d, counted from today).")
+
+
+def test_topic_drops_the_time_words_only():
+    scope = scope_for("Which show was green lit this week?", "2022-06-16")
+    assert scope.topic("Which show was green lit this week?") == "Which show was green lit ?"
+    assert scope_for("Who won?").topic("Who won?") == "Who won?"
+    assert scope_for("What happened yesterday?").topic("What happened yesterday?") == "What happened ?"
