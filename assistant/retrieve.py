@@ -14,8 +14,9 @@ from .records import Chunk, Filters, Passage
 from .terms import terms
 
 RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
-# A question asked on a day is mostly about that week's news: a chunk's fused score is raised
-# by up to RECENCY_WEIGHT times, halving every RECENCY_DAYS days before the as_of day.
+# A question asked on a day is mostly about that week's news: chunks published in the
+# RECENCY_DAYS before as_of score (1 + RECENCY_WEIGHT) times more, and the raise halves with
+# every further RECENCY_DAYS (a week; a plateau, since quiz articles are 0-6 days old).
 RECENCY_DAYS, RECENCY_WEIGHT = 7.0, 1.0
 # Chunks dated inside the window a question's time words name ("last week") score this many
 # times more: they rank first, and the rest still fill the slots they leave.
@@ -100,8 +101,8 @@ class HybridRetriever:
             if not date:
                 continue  # undated: neither raised nor dropped
             if recency:
-                age = max(0, day - dt.date.fromisoformat(date).toordinal())
-                fused[row] *= 1.0 + RECENCY_WEIGHT * 0.5 ** (age / RECENCY_DAYS)
+                older = max(0.0, day - dt.date.fromisoformat(date).toordinal() - RECENCY_DAYS)
+                fused[row] *= 1.0 + RECENCY_WEIGHT * 0.5 ** (older / RECENCY_DAYS)
             if scope.in_window(date):
                 fused[row] *= WINDOW_BOOST
 
