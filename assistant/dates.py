@@ -51,8 +51,8 @@ class DateScope:
     def topic(self, question: str) -> str:
         """The question without its time words: they name dates, and as search terms they match
         every article that says "this week" (measured in docs/retrieval.md)."""
-        if not self.phrase:
-            return question
+        if not self.phrase or re.search(r"\d{4}", self.phrase):
+            return question  # "in January 2025" is also how articles write it
         rest = re.sub(r"\s{2,}", " ", question.replace(self.phrase, " ")).strip()
         return rest if rest.strip(" ?.!") else question
 
@@ -61,7 +61,7 @@ class DateScope:
         # A window ranks its articles first rather than hiding the rest: "in 2016" names when
         # something happened, and a story about it may have been published years later.
         text = f"Searched articles published up to {self.as_of}" if self.as_of else "Searched all articles"
-        counted = "" if self.as_of else ", counted from today"
+        counted = "" if self.as_of or re.search(r"\d{4}", self.phrase) else ", counted from today"
         if self.since or self.until:
             text += f", those from {self.since} to {self.until} first (\u201c{self.phrase}\u201d{counted})"
         elif self.recent or self.as_of:
