@@ -49,8 +49,7 @@ class DateScope:
         return not ((self.since and d < self.since) or (self.until and d > self.until))
 
     def topic(self, question: str) -> str:
-        """The question without its time words: they name dates, and as search terms they match
-        every article that says "this week" (measured in docs/retrieval.md)."""
+        """The question without its time words, which as search terms match any article saying them."""
         if not self.phrase or re.search(r"\d{4}", self.phrase):
             return question  # "in January 2025" is also how articles write it
         rest = re.sub(r"\s{2,}", " ", question.replace(self.phrase, " ")).strip()
@@ -98,7 +97,7 @@ def scope_for(question: str, as_of=None) -> DateScope:
 
 
 def time_window(question: str, today: dt.date) -> tuple[dt.date | None, dt.date | None, str]:
-    """(since, until, phrase) for the first relative time expression, counted from `today`."""
+    """(since, until, phrase) for the first time expression, relative ones counted back from `today`."""
     for pattern, window in _RULES:
         m = pattern.search(question)
         if m:
@@ -117,6 +116,10 @@ def _number(word: str) -> int:
 
 def _month_span(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _year(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
 def _named_month(m, today):
@@ -144,8 +147,7 @@ def _flags(pattern: str) -> re.Pattern:
 # A rule per expression, most specific first; the first that matches wins.
 _RULES = [
     (_flags(r"(?:in|during|of)\s+" + _MONTH + r"(?:,?\s+(\d{4}))?"), _named_month),
-    (_flags(r"(?:in|during)\s+(\d{4})"),
-     lambda m, t: (dt.date(int(m.group(1)), 1, 1), dt.date(int(m.group(1)), 12, 31))),
+    (_flags(r"(?:in|during)\s+(\d{4})"), lambda m, t: _year(int(m.group(1)))),
     (_flags(_N + r"\s+" + _UNIT + r"\s+ago"), _ago),
     (_flags(r"(?:past|last|previous)\s+" + _N + r"\s+" + _UNIT),
      lambda m, t: (t - _days(_number(m.group(1)) * _UNIT_DAYS[m.group(2).lower()]), t)),
@@ -153,10 +155,10 @@ _RULES = [
     (_flags(r"yesterday"), lambda m, t: (t - _days(2), t)),
     (_flags(r"(?:this|the\s+past|this\s+past)\s+weekend"), lambda m, t: (t - _days(4), t)),
     (_flags(r"last\s+weekend"), lambda m, t: (t - _days(10), t)),
-    (_flags(r"(?:this|the\s+past|this\s+past)\s+week"), lambda m, t: (t - _days(7), t)),
+    (_flags(r"(?:this|past|the\s+past|this\s+past)\s+week"), lambda m, t: (t - _days(7), t)),
     (_flags(r"(?:last|previous)\s+week"), lambda m, t: (t - _days(14), t)),
     (_flags(r"this\s+month"), lambda m, t: (min(t.replace(day=1), t - _days(7)), t)),
     (_flags(r"(?:last|previous|past)\s+month"), _last_month),
     (_flags(r"this\s+year"), lambda m, t: (dt.date(t.year, 1, 1), t)),
-    (_flags(r"(?:last|previous)\s+year"), lambda m, t: _month_span(t.year - 1, 1)[:1] + (dt.date(t.year - 1, 12, 31),)),
+    (_flags(r"(?:last|previous)\s+year"), lambda m, t: _year(t.year - 1)),
 ]
