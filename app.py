@@ -1,7 +1,6 @@
 """The chat: `python app.py [--host 127.0.0.1] [--port 7860]`, a thin Gradio face over Assistant."""
 
 import argparse
-import datetime as dt
 import logging
 import os
 import sys
@@ -130,9 +129,9 @@ def build(service: ChatService) -> gr.Blocks:
                                   elem_id="ca-sources-filter")
             gr.Markdown("<small>Dates are publication dates; undated articles are left out "
                         "once a date is set.</small>")
-            # A callable value is read on each page load, so a server left running stays current.
-            as_of = gr.DateTime(lambda: dt.date.today().isoformat(), include_time=False, type="string",
-                                label="Asked on", elem_id="ca-as-of")
+            # Blank means today, read at each question (a server left running stays current).
+            as_of = gr.DateTime(include_time=False, type="string", label="Asked on (blank: today)",
+                                elem_id="ca-as-of")
             gr.Markdown("<small>Articles published later are not used; \u201cthis week\u201d or "
                         "\u201crecently\u201d count back from this day. Undated articles stay "
                         "searchable.</small>")

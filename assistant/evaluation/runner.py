@@ -71,12 +71,12 @@ class EvalResult:
 def ask_with_history(assistant, q: Question, generator=None, k=None):
     """Ask the earlier user turns first and feed their real answers back; returns (answer, history)."""
     history: list[dict] = []
+    dated = {"as_of": q.as_of} if q.as_of else {}  # every turn is asked on the question's day
     for prior in q.history:
-        previous = assistant.ask(prior, history=history or None, generator=generator, k=k, as_of=q.as_of)
+        previous = assistant.ask(prior, history=history or None, generator=generator, k=k, **dated)
         history += [{"role": "user", "content": prior},
                     {"role": "assistant", "content": previous.text}]
-    return assistant.ask(q.question, history=history or None, generator=generator, k=k,
-                         as_of=q.as_of), history
+    return assistant.ask(q.question, history=history or None, generator=generator, k=k, **dated), history
 
 
 def score_answer(q: Question, answer, k: int, embedder=None) -> QuestionResult:
