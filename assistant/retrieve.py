@@ -73,7 +73,7 @@ class HybridRetriever:
             return []
         filters, scope = filters or Filters(), scope or DateScope()
         allowed = None
-        if filters.active() or scope.active():
+        if filters.active() or scope.as_of:
             admitted = np.fromiter((filters.admits(d, src) and scope.admits(d) for d, src in self._pairs),
                                    bool, len(self._pairs))
             allowed = admitted[self._pair_of]
