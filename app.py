@@ -131,6 +131,12 @@ def build(service: ChatService) -> gr.Blocks:
                                   elem_id="ca-sources-filter")
             gr.Markdown("<small>Dates are publication dates; undated articles are left out "
                         "once a date is set.</small>")
+            # Blank means today, read at each question (a server left running stays current).
+            as_of = gr.DateTime(include_time=False, type="string", label="Asked on (blank: today)",
+                                elem_id="ca-as-of")
+            gr.Markdown("<small>Articles published later are not used; \u201cthis week\u201d or "
+                        "\u201crecently\u201d count back from this day. Undated articles stay "
+                        "searchable.</small>")
             gr.Markdown("### Add articles")
             upload = gr.File(file_count="multiple", label="Upload articles", height=120,
                              elem_id="ca-upload")
@@ -157,7 +163,7 @@ def build(service: ChatService) -> gr.Blocks:
             with gr.Column(scale=2, min_width=320):
                 panel = gr.HTML(render.sources_placeholder(), elem_id="ca-panel", container=True)
 
-        def respond(question, history, held, gen, url_, model_, k_, since_, until_, only):
+        def respond(question, history, held, gen, url_, model_, k_, since_, until_, only, as_of_):
             """Stream one answer into the chat, then show its sources."""
             if not (question or "").strip():
                 yield history, question, held, gr.skip()
@@ -172,7 +178,7 @@ def build(service: ChatService) -> gr.Blocks:
                 text, answer = "", None
                 stream = service.pick(gen, url_, model_).ask_stream(
                     question, history=_plain_history(held), generator=gen, k=int(k_),
-                    filters=filters)
+                    filters=filters, as_of=(as_of_ or "today")[:10])
                 for item in stream:
                     if isinstance(item, Answer):
                         answer = item
@@ -210,7 +216,7 @@ def build(service: ChatService) -> gr.Blocks:
             return (history, None, gr.Dropdown(choices=service.sources()),
                     service.status())
 
-        ask_inputs = [box, chat, answers, generator, url, model, k, since, until, sources]
+        ask_inputs = [box, chat, answers, generator, url, model, k, since, until, sources, as_of]
         ask_outputs = [chat, box, answers, panel]
         box.submit(respond, ask_inputs, ask_outputs, api_visibility="private",
                    concurrency_id="ask")
@@ -230,13 +236,13 @@ def build(service: ChatService) -> gr.Blocks:
         # run time to describe the endpoint to gradio_client.
         def ask(question: str, generator: str = s.generator, k: int = s.k, since: str = "",
                 until: str = "", sources: list[str] | None = None,
-                history: list[dict] | None = None) -> dict:
+                history: list[dict] | None = None, as_of: str = "") -> dict:
             """Answer from the corpus; the same JSON as `assistant ask --json`."""
             try:
                 answer = service.assistant.ask(
                     question, history=history, generator=generator or None, k=k or None,
                     filters={"since": since or None, "until": until or None,
-                             "sources": sources or None})
+                             "sources": sources or None}, as_of=as_of or None)
             except Exception as exc:  # noqa: BLE001 - a message for the caller, never a traceback
                 raise gr.Error(_message(exc), print_exception=False) from None
             return answer.to_dict()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .abstain import abstention, unknown_anchors
 from .chunk import Chunker
+from .dates import scope_for
 from .embed import get_embedder
 from .errors import ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
@@ -136,9 +137,11 @@ class Assistant:
     def snapshot(self) -> Snapshot:
         return self._current().snapshot
 
-    def retrieve(self, query: str, k: int | None = None, filters=None) -> list[Passage]:
-        """The top-k passages for a query (hybrid search, duplicates collapsed)."""
-        return self._current().retriever.search(query, k or self.settings.k, Filters.coerce(filters))
+    def retrieve(self, query: str, k: int | None = None, filters=None, as_of=None) -> list[Passage]:
+        """The top-k passages for a query (hybrid search, duplicates collapsed), as of a date if given."""
+        scope = scope_for(query, as_of)
+        return self._current().retriever.search(scope.topic(query), k or self.settings.k,
+                                                Filters.coerce(filters), scope=scope)
 
     def generator(self, name: str | None = None):
         name = name or self.settings.generator
@@ -147,9 +150,13 @@ class Assistant:
         return self._generators[name]
 
     def ask(self, question: str, history: list[dict] | None = None, generator: str | None = None,
-            k: int | None = None, filters=None) -> Answer:
-        """Answer a question from the corpus, with [n] citations, or abstain."""
-        turn = self.prepare(question, history, generator, k, filters)
+            k: int | None = None, filters=None, as_of=None) -> Answer:
+        """Answer a question from the corpus, with [n] citations, or abstain.
+
+        `as_of` (YYYY-MM-DD, a date or 'today') is the day the question is asked on: later
+        articles are not used, and "last week" or "recently" count back from it.
+        """
+        turn = self.prepare(question, history, generator, k, filters, as_of)
         t0 = time.perf_counter()
         answer = turn.early or turn.generator.generate(turn.query, turn.passages, turn.history)
         if turn.early is None and getattr(turn.generator, "verify", False):
@@ -158,7 +165,8 @@ class Assistant:
             answer = verify_answer(answer, turn.passages, self.embedder, self.settings)
         return self.finish(turn, answer, time.perf_counter() - t0)
 
-    def prepare(self, question: str, history=None, generator=None, k=None, filters=None) -> Turn:
+    def prepare(self, question: str, history=None, generator=None, k=None, filters=None,
+                as_of=None) -> Turn:
         """Everything before generation: checks, follow-up resolution, retrieval, early refusals."""
         t0 = time.perf_counter()
         question, notes = self._check(question)
@@ -168,10 +176,15 @@ class Assistant:
         state = self._current()
         condense = getattr(gen, "condense", None)
         query = condense(question, history) if condense and history else standalone(question, history)
+        scope = scope_for(query, as_of)  # without as_of or time words: inactive, nothing changes
+        if scope.active():
+            notes.append(scope.describe(state.retriever.undated))
+        topic = scope.topic(query)  # the dates are searched through the scope, not as words
         t1 = time.perf_counter()
-        qv = self.embedder.embed_cached([query])[0]
+        qv = self.embedder.embed_cached([topic])[0]
         t2 = time.perf_counter()
-        passages = state.retriever.search(query, k or self.settings.k, filters, query_vector=qv)
+        passages = state.retriever.search(topic, k or self.settings.k, filters, query_vector=qv,
+                                          scope=scope)
         t3 = time.perf_counter()
         missing = unknown_anchors(query, state.retriever.vocabulary)
         early = None
@@ -196,12 +209,12 @@ class Assistant:
         return answer
 
     def ask_stream(self, question: str, history: list[dict] | None = None,
-                   generator: str | None = None, k: int | None = None, filters=None):
+                   generator: str | None = None, k: int | None = None, filters=None, as_of=None):
         """Yield text deltas (str) as they are produced, then the final verified Answer."""
         from .stream import ask_stream
 
         yield from ask_stream(self, question, history=history, generator=generator, k=k,
-                              filters=filters)
+                              filters=filters, as_of=as_of)
 
     def _check(self, question) -> tuple[str, list[str]]:
         if question is not None and not isinstance(question, str):
@@ -258,9 +271,10 @@ def default_assistant() -> Assistant:
 
 
 def ask(question: str, history: list[dict] | None = None, generator: str | None = None,
-        k: int | None = None, filters=None) -> Answer:
-    """Answer from the default corpus with the shared Assistant."""
-    return default_assistant().ask(question, history=history, generator=generator, k=k, filters=filters)
+        k: int | None = None, filters=None, as_of=None) -> Answer:
+    """Answer from the default corpus with the shared Assistant (as of a date, if given)."""
+    return default_assistant().ask(question, history=history, generator=generator, k=k, filters=filters,
+                                   as_of=as_of)
 
 
 __all__ = ["Assistant", "ask", "default_assistant", "IndexStoreError"]

@@ -46,7 +46,7 @@ class Chunker:
                      for u in self._fit_sentence(article.text, s, enc)]
             spans += [(a, b, heading) for a, b in self._pack(article.text, units, enc)]
         if self.fits:
-            spans = self._enforce_model_window(article.text, spans)
+            spans = self._enforce_model_window(article.text, spans, article.title)
         return [self._make(article, a, b, h) for a, b, h in spans]
 
     def _pack(self, text, units, enc) -> list[tuple[int, int]]:
@@ -83,12 +83,12 @@ class Chunker:
         pieces.append((start, b))
         return pieces
 
-    def _enforce_model_window(self, text, spans):
+    def _enforce_model_window(self, text, spans, title=None):
         """Halve any chunk the embedding model would truncate (tiktoken is only a proxy)."""
         result = []
         pending = list(spans)
         while pending:
-            ok = self.fits([_embed_text(text[a:b], h) for a, b, h in pending])
+            ok = self.fits([_embed_text(text[a:b], h, title) for a, b, h in pending])
             retry = []
             for (a, b, h), fit in zip(pending, ok):
                 if fit:
@@ -113,12 +113,16 @@ class Chunker:
 
 
 def embed_text(chunk: Chunk) -> str:
-    """The text the embedding model sees: the section heading gives the chunk context."""
-    return _embed_text(chunk.text, chunk.heading)
+    """The text the model and BM25 see: the article title and section heading give the chunk context."""
+    return _embed_text(chunk.text, chunk.heading, chunk.title)
 
 
-def _embed_text(text: str, heading: str | None) -> str:
-    return f"{heading}\n{text}" if heading and heading != text else text
+def _embed_text(text: str, heading: str | None, title: str | None = None) -> str:
+    # A chunk deep in an article rarely names what the article is about; its title does
+    # (docs/retrieval.md). A title the cleaner cut from the first sentence ("…") is no title.
+    parts = [title if title and not title.endswith("…") and not text.startswith(title) else None,
+             heading if heading and heading != text and heading != title else None, text]
+    return "\n".join(p for p in parts if p)
 
 
 def _sections(article: Article):

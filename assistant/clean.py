@@ -22,6 +22,9 @@ _SIGNOFF = re.compile(r"^[A-Z]{1,4}(?:/[A-Z]{1,4})+\.?$")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 _TERMINAL = tuple('.!?:;,"”’»')
+# A leading "Title: ... / Source: ... / URL: ..." block is metadata, not text: left in, its
+# lines became headings, and every chunk was embedded under "Authors: <names>".
+_HEADER_LINE = re.compile(r"^(title|source|published|date|url|link|authors?|by|byline)\s*:\s*(.*)$", re.I)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y")
 
 
@@ -55,6 +58,9 @@ def parse_date(value: str) -> str | None:
 def clean_text(raw: str, title: str | None = None, date: str | None = None) -> Cleaned:
     """Clean one article's raw text; given title/date (from metadata) take precedence."""
     lines = _normalize(raw).split("\n")
+    lines, header = _header(lines)
+    title = title or header.get("title")
+    date = date or parse_date(header.get("published") or header.get("date") or "")
     lines, found_date = _strip_boilerplate(lines)
     paragraphs = _paragraphs(lines)
     text, headings = _assemble(paragraphs)
@@ -68,6 +74,19 @@ def _normalize(raw: str) -> str:
     raw = raw.replace("\ufeff", "").replace("\u00a0", " ").replace("\t", " ")
     # Control characters are never content; they would confuse tokenizers and the UI.
     return "".join(c for c in raw if c == "\n" or unicodedata.category(c) != "Cc")
+
+
+def _header(lines: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Split off a leading block of two or more 'Key: value' metadata lines."""
+    fields, i = {}, 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    while i < len(lines) and (m := _HEADER_LINE.match(lines[i].strip())):
+        fields.setdefault(m[1].lower(), m[2].strip())
+        i += 1
+    if len(fields) < 2 or (i < len(lines) and lines[i].strip()):
+        return lines, {}  # one "Source:" line, or no blank line after: part of the text
+    return lines[i:], fields
 
 
 def _strip_boilerplate(lines: list[str]) -> tuple[list[str], str | None]:

@@ -72,18 +72,21 @@ def index(path, rebuild, index_dir):
 @click.option("--since", help="Only articles dated on or after this day (YYYY-MM-DD).")
 @click.option("--until", help="Only articles dated on or before this day (YYYY-MM-DD).")
 @click.option("--source", multiple=True, help="Only this corpus file (repeatable; substring match).")
-def ask(question, as_json, k, generator, since, until, source):
+@click.option("--as-of", help="The day the question is asked on (YYYY-MM-DD or 'today'): later "
+              "articles are not used; 'last week' or 'recently' count back from it.")
+def ask(question, as_json, k, generator, since, until, source, as_of):
     """Answer QUESTION from the corpus, citing each sentence as [n].
 
     \b
     Examples:
       assistant ask "Where was WTDC-25 held?"
       assistant ask "Who met the Saudi ambassador?" --since 2025-01-01 --json
+      assistant ask "Who met the minister this week?" --as-of 2025-02-01
     """
     from .api import default_assistant
 
     filters = {"since": since, "until": until, "sources": list(source) or None}
-    answer = default_assistant().ask(question, generator=generator, k=k, filters=filters)
+    answer = default_assistant().ask(question, generator=generator, k=k, filters=filters, as_of=as_of)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return

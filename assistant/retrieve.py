@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from . import ann
 from .chunk import embed_text
+from .dates import DateScope
 from .index import Snapshot
 from .records import Chunk, Filters, Passage
 from .terms import terms
 
 RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
+# A question asked on a day is mostly about that week's news: chunks published in the
+# RECENCY_DAYS before as_of score (1 + RECENCY_WEIGHT) times more, and the raise halves with
+# every further RECENCY_DAYS (a week; a plateau, since quiz articles are 0-6 days old).
+RECENCY_DAYS, RECENCY_WEIGHT = 7.0, 1.0
+# Chunks dated inside the window a question's time words name ("last week") score this many
+# times more: they rank first, and the rest still fill the slots they leave.
+WINDOW_BOOST = 3.0
 # Two outlets retelling one event share most of their names and terms; topical neighbours
 # (same ministry, another meeting) are as close in embedding space but share far fewer.
 DUP_TERM_OVERLAP = 0.4
@@ -25,6 +35,7 @@ class HybridRetriever:
         self._bm25 = None
         self._terms: list[set[str]] = []
         self.vocabulary: set[str] = set()
+        self.undated = 0
         # Filters look at an article's date and source only: test each pair once, not each chunk
         # (a Python call per chunk took 0.35 s per query at 1M chunks; per pair, 0.04 s).
         self._pairs: list[tuple[str | None, str]] = []
@@ -46,23 +57,25 @@ class HybridRetriever:
         self._pair_of = np.fromiter((ids.setdefault((c.date, c.source), len(ids)) for c in chunks),
                                     np.int64, len(chunks))
         self._pairs = list(ids)
+        self.undated = len({c.article_id for c in chunks if not c.date})  # named in dated answers' notes
         bm25 = bm25s.BM25()
         if docs:
             bm25.index(docs, show_progress=False)
         self._bm25 = bm25
 
     def search(self, query: str, k: int, filters: Filters | None = None,
-               query_vector: np.ndarray | None = None) -> list[Passage]:
-        """Top-k passages for the query; filters apply before ranking."""
+               query_vector: np.ndarray | None = None, scope: DateScope | None = None) -> list[Passage]:
+        """Top-k passages for the query; filters and the date scope apply before ranking."""
         if self._bm25 is None:
             self.prepare()
         chunks = self.snapshot.chunks
         if not chunks:
             return []
-        filters = filters or Filters()
+        filters, scope = filters or Filters(), scope or DateScope()
         allowed = None
-        if filters.active():
-            admitted = np.fromiter((filters.admits(d, src) for d, src in self._pairs), bool, len(self._pairs))
+        if filters.active() or scope.as_of:
+            admitted = np.fromiter((filters.admits(d, src) and scope.admits(d) for d, src in self._pairs),
+                                   bool, len(self._pairs))
             allowed = admitted[self._pair_of]
             if not allowed.any():
                 return []
@@ -74,8 +87,24 @@ class HybridRetriever:
         for ranking in (dense, sparse):
             for rank, row in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if scope.active():
+            self._date_prior(fused, scope)
         order = sorted(fused, key=lambda r: -fused[r])
         return self._collapse(order, fused, k)
+
+    def _date_prior(self, fused: dict[int, float], scope: DateScope) -> None:
+        """Raise chunks in the question's time window and those published shortly before as_of."""
+        day = (scope.as_of or dt.date.today()).toordinal()
+        recency = bool(scope.as_of or scope.recent)
+        for row in fused:
+            date = self.snapshot.chunks[row].date
+            if not date:
+                continue  # undated: neither raised nor dropped
+            if recency:
+                older = max(0.0, day - dt.date.fromisoformat(date).toordinal() - RECENCY_DAYS)
+                fused[row] *= 1.0 + RECENCY_WEIGHT * 0.5 ** (older / RECENCY_DAYS)
+            if scope.in_window(date):
+                fused[row] *= WINDOW_BOOST
 
     def _dense(self, qv: np.ndarray, pool: int, allowed) -> list[int]:
         # Flat, HNSW or IVF-PQ as the manifest says; a filter goes into the search itself

@@ -108,8 +108,9 @@ class Settings:
 
     def chunker_signature(self) -> dict:
         """What a built index depends on besides the model (a change forces a rebuild)."""
+        # cleaner 2: "Title:/Source:/URL:" header blocks are metadata, and titles are embedded.
         return {"tokenizer": self.tokenizer, "chunk_tokens": self.chunk_tokens,
-                "chunk_overlap": self.chunk_overlap, "cleaner": 1}
+                "chunk_overlap": self.chunk_overlap, "cleaner": 2}
 
 
 def _parse(field: dataclasses.Field, raw, origin: str):

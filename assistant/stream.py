@@ -10,9 +10,9 @@ from .records import Answer
 
 
 def ask_stream(assistant, question: str, history=None, generator=None, k=None,
-               filters=None) -> Iterator[str | Answer]:
+               filters=None, as_of=None) -> Iterator[str | Answer]:
     """Yield str deltas, then the final Answer (the only non-str item)."""
-    turn = assistant.prepare(question, history, generator, k, filters)
+    turn = assistant.prepare(question, history, generator, k, filters, as_of)
     t0 = time.perf_counter()
     stream = getattr(turn.generator, "generate_stream", None)
     if turn.early is None and stream is not None:

@@ -109,3 +109,14 @@ def test_markdown_and_jsonl(tmp_path):
 def test_clean_text_is_idempotent_on_clean_input():
     once = clean_text("First paragraph here.\n\nSecond one.")
     assert clean_text(once.text).text == once.text
+
+
+def test_a_leading_header_block_is_metadata_not_text():
+    raw = ("Title: Harbour ferry saved\nSource: Test\nPublished: 2022-06-14\nURL: https://example.org/f\n"
+           "Authors: A. Writer\n\nThe council reversed its vote on Monday.\n")
+    c = clean_text(raw)
+    assert (c.title, c.date) == ("Harbour ferry saved", "2022-06-14")
+    assert c.text == "The council reversed its vote on Monday." and not c.headings
+    # One "Source:" line is part of the text, as is a block with no blank line after it.
+    assert clean_text("Source: the ministry said so.\n\nMore text here.").text.startswith("Source:")
+    assert "Title: x" in clean_text("Title: x\nBy: y\nThe body starts at once.").text

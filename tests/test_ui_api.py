@@ -66,6 +66,9 @@ def test_ask_takes_filters_k_and_history(client):
                             history=[{"role": "user", "content": QUESTION},
                                      {"role": "assistant", "content": "In Baku. [1]"}])
     assert follow["query"] != follow["question"]  # resolved against the history
+    dated = client.predict(question="Hashemi meeting", as_of="2025-02-01", k=10, api_name="/ask")
+    assert all(p["date"] is None or p["date"] <= "2025-02-01" for p in dated["passages"])
+    assert dated["notes"][0].startswith("Searched articles published up to 2025-02-01")
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -20,10 +20,15 @@ class Target:
     measured: float
     limit: float
     unit: str
+    at_least: bool = False  # a floor (hit rates) rather than a ceiling (milliseconds)
 
     @property
     def met(self) -> bool:
-        return self.measured <= self.limit
+        return self.measured >= self.limit if self.at_least else self.measured <= self.limit
+
+    @property
+    def bound(self) -> str:
+        return f"{'≥' if self.at_least else '≤'} {self.limit:g}"
 
 
 @dataclass

@@ -57,7 +57,7 @@ def render(sections: list[Section], command: str, started: float, chart: str | N
     if targets:
         out += ["## Targets (issue 6)", "",
                 table(["figure", "measured", "target", "met"],
-                      [[t.label, f"{t.measured:,.3g} {t.unit}", f"≤ {t.limit:g} {t.unit}",
+                      [[t.label, f"{t.measured:,.3g} {t.unit}", f"{t.bound} {t.unit}",
                         "yes" if t.met else "**no**"] for _, t in targets]), ""]
     if chart:
         out += [f"![benchmark chart]({chart})", ""]

@@ -57,10 +57,12 @@ def _assistant(corpus: Path | None, index_dir: Path | None):
 @click.option("--beir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv): score retrieval only.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions (or judged queries).")
+@click.option("--ignore-as-of", is_flag=True, help="Ask every question undated (as if asked today), "
+              "ignoring the questions' as_of field.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when on a terminal).")
 @click.pass_context
 def eval_command(ctx, questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
-                 floors, beir, limit, progress):
+                 floors, beir, limit, ignore_as_of, progress):
     """Score retrieval, answers, citations and refusals on a fixed question set.
 
     \b
@@ -69,10 +71,15 @@ def eval_command(ctx, questions, corpus, index_dir, generator, k, out, compare_t
       assistant eval --limit 20 --out /tmp/ev --compare eval/out/<earlier>/report.json
       assistant eval --corpus ~/news --questions ~/news-questions.jsonl
       assistant eval --beir ~/beir/scifact --k 10
+      assistant eval --corpus ../shared/data/realtimeqa-dev/corpus \
+                     --questions ../shared/data/realtimeqa-dev/questions.jsonl --k 10
+
+    A question's "as_of" field (YYYY-MM-DD) is the day it is asked on; a "tier" field adds a
+    per-tier table.
     """
     try:
         code = _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
-                    floors, beir, limit, progress)
+                    floors, beir, limit, progress, ignore_as_of)
     except AssistantError as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(exc.exit_code)
@@ -80,7 +87,7 @@ def eval_command(ctx, questions, corpus, index_dir, generator, k, out, compare_t
 
 
 def _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance, floors, beir,
-         limit, progress) -> int:
+         limit, progress, ignore_as_of=False) -> int:
     from . import report as rp
     from .beir import beir_files, run_beir
     from .questions import load_questions
@@ -95,6 +102,8 @@ def _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
         corpus = beir_files(beir)[0]
     else:
         qs = load_questions(questions, limit)
+        for q in qs if ignore_as_of else ():
+            q.as_of = None
     rp.chart_available()
     a = _assistant(corpus, index_dir)
     if beir:
@@ -106,9 +115,12 @@ def _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
             click.echo(f"warning: skipped {problem}", err=True)
         result = run_questions(a, qs, generator=generator, k=k, progress=progress)
         result.meta["questions_file"] = str(questions)
+        result.meta["as_of"] = "ignored" if ignore_as_of else "per question"
     out = out or DEFAULT_OUT / time.strftime("%Y%m%d-%H%M%S")
     paths = rp.write_reports(result, Path(out))
     click.echo(rp.metrics_table(result))
+    if result.by_tier:
+        click.echo("\n" + rp.tier_table(result))
     click.echo("\nWrote " + ", ".join(str(p) for p in paths))
     code = 0
     if old is not None:

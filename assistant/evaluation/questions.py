@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..dates import parse_as_of
 from ..errors import ConfigError
 
 _REQUIRED = ("id", "question", "answers", "sources", "answerable", "type")
@@ -22,6 +23,8 @@ class Question:
     answerable: bool
     type: str
     history: list[str] = field(default_factory=list)  # earlier user turns, asked first
+    as_of: str | None = None  # the day it was asked on (YYYY-MM-DD): later articles are not used
+    tier: str = ""  # a subset to report on its own (e.g. RealTime QA's upstream_gold)
 
 
 def load_questions(path: str | Path, limit: int | None = None) -> list[Question]:
@@ -63,9 +66,15 @@ def _parse(line: str, where: str) -> Question:
         raise ConfigError(f"{where}: answers, sources and history must be lists of strings.")
     if raw["answerable"] and not answers:
         raise ConfigError(f"{where}: an answerable question needs at least one accepted answer.")
+    as_of = raw.get("as_of") or None
+    if as_of is not None:
+        try:
+            parse_as_of(str(as_of))
+        except ConfigError:
+            raise ConfigError(f"{where}: as_of {as_of!r} is not a date; write YYYY-MM-DD.") from None
     return Question(id=str(raw["id"]), question=str(raw["question"]), answers=answers,
                     sources=sources, answerable=bool(raw["answerable"]), type=str(raw["type"]),
-                    history=history)
+                    history=history, as_of=as_of and str(as_of), tier=str(raw.get("tier") or ""))
 
 
 def _strings(value) -> bool:

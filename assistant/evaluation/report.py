@@ -48,6 +48,15 @@ def metrics_table(result: EvalResult) -> str:
     return "\n".join(["| metric | value |", "|---|---|", *rows])
 
 
+def tier_table(result: EvalResult) -> str:
+    """Retrieval and accuracy per question tier, as a markdown table."""
+    k = result.meta.get("k", "k")
+    rows = [f"| {t} | " + " | ".join(_fmt(row[c]) for c in ("questions", "hit@1", "hit@k", "mrr", "accuracy"))
+            + " |" for t, row in result.by_tier.items()]
+    return "\n".join([f"| tier | questions | hit@1 | hit@{k} | MRR | accuracy |", "|---|---|---|---|---|---|",
+                      *rows])
+
+
 def markdown(result: EvalResult) -> str:
     """The human-readable report."""
     meta, k = result.meta, result.meta.get("k", "k")
@@ -69,6 +78,8 @@ def markdown(result: EvalResult) -> str:
                                       "citation_precision", "citation_recall")]
             lines.append(f"| {t} | " + " | ".join(_fmt(c) for c in cells) + " |")
         lines.append("")
+    if result.by_tier:
+        lines += ["## By tier", "", tier_table(result), ""]
     if result.by_source:
         lines += ["## Retrieval by source article", "", f"| source | questions | retrieved in top {k} |",
                   "|---|---|---|"]

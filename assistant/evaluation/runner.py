@@ -40,6 +40,7 @@ class QuestionResult:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     history: list[dict] = field(default_factory=list)  # the conversation a follow-up was asked in
+    tier: str = ""
 
     @property
     def citations(self) -> tuple[int, int]:
@@ -61,6 +62,7 @@ class EvalResult:
     verify: dict[str, int]
     failures: list[dict]
     results: list[QuestionResult]
+    by_tier: dict[str, dict] = field(default_factory=dict)  # only when the questions name tiers
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,11 +71,12 @@ class EvalResult:
 def ask_with_history(assistant, q: Question, generator=None, k=None):
     """Ask the earlier user turns first and feed their real answers back; returns (answer, history)."""
     history: list[dict] = []
+    dated = {"as_of": q.as_of} if q.as_of else {}  # every turn is asked on the question's day
     for prior in q.history:
-        previous = assistant.ask(prior, history=history or None, generator=generator, k=k)
+        previous = assistant.ask(prior, history=history or None, generator=generator, k=k, **dated)
         history += [{"role": "user", "content": prior},
                     {"role": "assistant", "content": previous.text}]
-    return assistant.ask(q.question, history=history or None, generator=generator, k=k), history
+    return assistant.ask(q.question, history=history or None, generator=generator, k=k, **dated), history
 
 
 def score_answer(q: Question, answer, k: int, embedder=None) -> QuestionResult:
@@ -82,7 +85,7 @@ def score_answer(q: Question, answer, k: int, embedder=None) -> QuestionResult:
     r = QuestionResult(q.id, q.type, q.question, q.answerable, q.answers, q.sources,
                        answer=answer.text, abstained=answer.abstained, query=answer.query,
                        retrieved=[sorted(s) for s in ranked], timings=dict(answer.timings),
-                       notes=list(answer.notes))
+                       notes=list(answer.notes), tier=q.tier)
     if q.answerable:
         r.correct = not answer.abstained and m.answer_matches(answer.text, q.answers)
     else:
@@ -112,7 +115,7 @@ def run_questions(assistant, questions: list[Question], generator: str | None = 
             if errors_in_a_row >= _MAX_ERRORS_IN_A_ROW:
                 raise
             results.append(QuestionResult(q.id, q.type, q.question, q.answerable, q.answers,
-                                          q.sources, error=f"{type(exc).__name__}: {exc}"))
+                                          q.sources, error=f"{type(exc).__name__}: {exc}", tier=q.tier))
             continue
         errors_in_a_row = 0
         results.append(score_answer(q, answer, k, assistant.embedder))
@@ -139,11 +142,13 @@ def summarize(results: list[QuestionResult], meta: dict) -> EvalResult:
         found = [any(source in s for s in r.retrieved[:meta["k"]]) for r in rs]
         by_source[source] = {"questions": len(rs), "retrieved": m.mean(found)}
     errors = Counter(why for r in results for s in r.statements for why in s["wrong"].values())
+    by_tier = {t: _tier_row(rs) for t, rs in sorted(_group(results, lambda r: r.tier).items()) if t}
     return EvalResult(meta=meta, metrics=metrics,
                       latency=m.latency([r.timings for r in results if r.timings]),
                       by_type=by_type, by_source=by_source, citation_errors=dict(errors),
                       verify=m.verify_repairs(n for r in results for n in r.notes),
-                      failures=[_failure(r) for r in results if not r.correct], results=results)
+                      failures=[_failure(r) for r in results if not r.correct], results=results,
+                      by_tier=by_tier)
 
 
 def _headline(results, with_gold, answerable) -> dict[str, float]:
@@ -175,6 +180,15 @@ def _type_row(rs: list[QuestionResult]) -> dict:
             "hit@k": m.mean(r.hit for r in gold), "mrr": m.mean(r.rr for r in gold),
             "citation_precision": sum(r.citations[0] for r in answerable) / total if total else None,
             "citation_recall": m.mean(bool(s["right"]) for s in sentences)}
+
+
+def _tier_row(rs: list[QuestionResult]) -> dict:
+    """One row of the per-tier table: retrieval at rank 1 and at k, and answers."""
+    gold = [r for r in rs if r.answerable and r.gold]
+    return {"questions": len(rs),
+            "hit@1": m.mean(m.hit_at_k([set(s) for s in r.retrieved], r.gold, 1) for r in gold),
+            "hit@k": m.mean(r.hit for r in gold), "mrr": m.mean(r.rr for r in gold),
+            "accuracy": m.mean(r.correct for r in rs)}
 
 
 def _group(results, key) -> dict[str, list[QuestionResult]]:
