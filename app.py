@@ -249,14 +249,14 @@ def build(service: ChatService) -> gr.Blocks:
 
         def ask_stream(question: str, generator: str = s.generator, k: int = s.k,
                        since: str = "", until: str = "", sources: list[str] | None = None,
-                       history: list[dict] | None = None) -> dict:
+                       history: list[dict] | None = None, as_of: str = "") -> dict:
             """Like ask, streamed: {"text": so far} as it is written, then {"text", "answer"}."""
             try:
                 text = ""
                 for item in service.assistant.ask_stream(
                         question, history=history, generator=generator or None, k=k or None,
                         filters={"since": since or None, "until": until or None,
-                                 "sources": sources or None}):
+                                 "sources": sources or None}, as_of=as_of or None):
                     if isinstance(item, Answer):
                         yield {"text": item.text, "answer": item.to_dict()}
                     else:

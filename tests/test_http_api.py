@@ -94,6 +94,10 @@ def test_ask_takes_history_k_and_filters(http, assistant):
     before = http.post("/ask", json={"question": QUESTION, "k": 2,
                                      "filters": {"until": "2025-02-01"}}).json()
     assert before["abstained"] and len(before["passages"]) <= 2
+    dated = http.post("/ask", json={"question": QUESTION, "as_of": "2025-11-20"}).json()
+    assert _stable(dated) == _want(assistant, QUESTION, as_of="2025-11-20")
+    assert any(n.startswith("Searched articles published up to 2025-11-20") for n in dated["notes"])
+    assert all((p["date"] or "") <= "2025-11-20" for p in dated["passages"])
     follow = http.post("/ask", json={"question": "Who did he meet there?", "history": HISTORY})
     assert follow.json()["query"] != "Who did he meet there?"
     assert _stable(follow.json()) == _want(assistant, "Who did he meet there?", history=HISTORY)

@@ -41,6 +41,7 @@ class ChatRequest(BaseModel):
     response_format: dict | None = None
     k: int | None = Field(None, description="extension: passages to retrieve, 1-100")
     filters: FiltersIn | None = Field(None, description="extension: since, until, sources")
+    as_of: str | None = Field(None, description="extension: YYYY-MM-DD the question is asked on")
 
 
 def models() -> list[str]:
@@ -63,7 +64,7 @@ def router(ctx) -> APIRouter:
     async def chat_completions(body: ChatRequest):
         ask = {"generator": _generator(body.model), "k": body.k,
                "filters": body.filters.model_dump() if body.filters else None,
-               **_question(body)}
+               "as_of": body.as_of, **_question(body)}
         head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()),
                 "model": body.model}
         if not body.stream:

@@ -41,12 +41,15 @@ class AskRequest(BaseModel):
     generator: str | None = Field(None, description="extractive, llamacpp or openai")
     k: int | None = Field(None, description="passages to retrieve, 1-100")
     filters: FiltersIn | None = None
+    as_of: str | None = Field(None, description="YYYY-MM-DD the question is asked on: later "
+                              "articles are not used; 'last week' counts back from it")
 
     def ask_args(self) -> dict:
         """The keyword arguments of Assistant.ask() for this request."""
         return {"question": self.question, "generator": self.generator, "k": self.k,
                 "history": [m.model_dump() for m in self.history] if self.history else None,
-                "filters": self.filters.model_dump() if self.filters else None}
+                "filters": self.filters.model_dump() if self.filters else None,
+                "as_of": self.as_of}
 
 
 class UploadCap:
