@@ -22,10 +22,14 @@ class Question:
     answerable: bool
     type: str
     history: list[str] = field(default_factory=list)  # earlier user turns, asked first
+    split: str = ""  # "dev" (tune on it) or "test" (report it); see eval/split.py
 
 
-def load_questions(path: str | Path, limit: int | None = None) -> list[Question]:
-    """Read and validate a JSONL question file (first `limit` questions when given)."""
+SPLITS = ("dev", "test", "all")
+
+
+def load_questions(path: str | Path, limit: int | None = None, split: str = "all") -> list[Question]:
+    """Read and validate a JSONL question file: one split of it, first `limit` questions when given."""
     path = Path(path).expanduser()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -43,6 +47,13 @@ def load_questions(path: str | Path, limit: int | None = None) -> list[Question]
         questions.append(q)
     if not questions:
         raise ConfigError(f"{path} holds no questions; add one JSON object per line.")
+    if split not in SPLITS:
+        raise ConfigError(f"split={split!r} is not one of {', '.join(SPLITS)}.")
+    if split != "all":
+        questions = [q for q in questions if q.split == split]
+        if not questions:
+            raise ConfigError(f"{path} has no {split} questions; give each a \"split\" field "
+                              "with: python eval/split.py " + str(path))
     return questions[:limit] if limit else questions
 
 
@@ -65,7 +76,7 @@ def _parse(line: str, where: str) -> Question:
         raise ConfigError(f"{where}: an answerable question needs at least one accepted answer.")
     return Question(id=str(raw["id"]), question=str(raw["question"]), answers=answers,
                     sources=sources, answerable=bool(raw["answerable"]), type=str(raw["type"]),
-                    history=history)
+                    history=history, split=str(raw.get("split", "")))
 
 
 def _strings(value) -> bool:

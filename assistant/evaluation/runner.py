@@ -40,6 +40,7 @@ class QuestionResult:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     history: list[dict] = field(default_factory=list)  # the conversation a follow-up was asked in
+    split: str = ""  # dev or test
 
     @property
     def citations(self) -> tuple[int, int]:
@@ -61,6 +62,7 @@ class EvalResult:
     verify: dict[str, int]
     failures: list[dict]
     results: list[QuestionResult]
+    by_split: dict[str, dict] = field(default_factory=dict)  # headline metrics per dev/test split
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,7 +84,7 @@ def score_answer(q: Question, answer, k: int, embedder=None) -> QuestionResult:
     r = QuestionResult(q.id, q.type, q.question, q.answerable, q.answers, q.sources,
                        answer=answer.text, abstained=answer.abstained, query=answer.query,
                        retrieved=[sorted(s) for s in ranked], timings=dict(answer.timings),
-                       notes=list(answer.notes))
+                       notes=list(answer.notes), split=q.split)
     if q.answerable:
         r.correct = not answer.abstained and m.answer_matches(answer.text, q.answers)
     else:
@@ -112,7 +114,8 @@ def run_questions(assistant, questions: list[Question], generator: str | None = 
             if errors_in_a_row >= _MAX_ERRORS_IN_A_ROW:
                 raise
             results.append(QuestionResult(q.id, q.type, q.question, q.answerable, q.answers,
-                                          q.sources, error=f"{type(exc).__name__}: {exc}"))
+                                          q.sources, error=f"{type(exc).__name__}: {exc}",
+                                          split=q.split))
             continue
         errors_in_a_row = 0
         results.append(score_answer(q, answer, k, assistant.embedder))
@@ -132,6 +135,10 @@ def summarize(results: list[QuestionResult], meta: dict) -> EvalResult:
     with_gold = [r for r in answerable if r.gold]
     metrics = {**_headline(results, with_gold, answerable), "questions": len(results),
                "answerable": len(answerable), "unanswerable": len(results) - len(answerable)}
+    by_split = {}
+    for split, rs in sorted(_group([r for r in results if r.split], lambda r: r.split).items()):
+        ans = [r for r in rs if r.answerable]
+        by_split[split] = {**_headline(rs, [r for r in ans if r.gold], ans), "questions": len(rs)}
     by_type = {t: _type_row(rs) for t, rs in _group(results, lambda r: r.type).items()}
     by_source = {}
     for source in sorted({s for r in with_gold for s in r.gold}):
@@ -143,7 +150,8 @@ def summarize(results: list[QuestionResult], meta: dict) -> EvalResult:
                       latency=m.latency([r.timings for r in results if r.timings]),
                       by_type=by_type, by_source=by_source, citation_errors=dict(errors),
                       verify=m.verify_repairs(n for r in results for n in r.notes),
-                      failures=[_failure(r) for r in results if not r.correct], results=results)
+                      failures=[_failure(r) for r in results if not r.correct], results=results,
+                      by_split=by_split)
 
 
 def _headline(results, with_gold, answerable) -> dict[str, float]:
@@ -195,7 +203,7 @@ def _failure(r: QuestionResult) -> dict:
         kind = "wrong answer"
     if r.answerable and r.gold and not r.error:
         kind += "; gold article retrieved" if r.hit else "; gold article not retrieved"
-    return {"id": r.id, "type": r.type, "kind": kind, "question": r.question,
+    return {"id": r.id, "split": r.split, "type": r.type, "kind": kind, "question": r.question,
             "expected": r.accepted, "answer": r.error or r.answer, "gold": r.gold,
             "retrieved": r.retrieved, "query": r.query, "history": r.history,
             "notes": [n for n in r.notes if not n.startswith("verify:")]}
