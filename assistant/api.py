@@ -7,7 +7,7 @@ import operator
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .abstain import abstention, unknown_anchors
@@ -16,6 +16,7 @@ from .embed import get_embedder
 from .errors import ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
 from .generators import get_generator
+from .generators.parts import several
 from .index import IndexReport, IndexStore, Snapshot
 from .ingest import read_corpus
 from .records import Answer, Filters, Passage
@@ -36,6 +37,7 @@ class Turn:
     timings: dict[str, float]
     version: str = ""
     history: list[dict] | None = None  # checked and clipped
+    missing: list[str] = field(default_factory=list)  # names and numbers the corpus never mentions
 
 
 @dataclass(frozen=True)
@@ -151,12 +153,33 @@ class Assistant:
         """Answer a question from the corpus, with [n] citations, or abstain."""
         turn = self.prepare(question, history, generator, k, filters)
         t0 = time.perf_counter()
-        answer = turn.early or turn.generator.generate(turn.query, turn.passages, turn.history)
-        if turn.early is None and getattr(turn.generator, "verify", False):
+        answer = base = turn.early or self.extract(turn)
+        if not base.abstained and turn.generator is not self.generator("extractive"):
+            answer = turn.generator.generate(turn.query, turn.passages, turn.history)
+            answer = self.settle(turn, answer, base)
+        return self.finish(turn, answer, time.perf_counter() - t0)
+
+    def extract(self, turn: Turn) -> Answer:
+        """The extractive answer, or the calibrated refusal that holds for every generator."""
+        return self.generator("extractive").generate(turn.query, turn.passages, turn.history,
+                                                     missing=turn.missing)
+
+    def settle(self, turn: Turn, answer: Answer, base: Answer) -> Answer:
+        """A generated answer checked against its passages; the extractive one if nothing holds."""
+        if getattr(turn.generator, "verify", False):
             from .verify import verify_answer  # LLM output is checked against its passages
 
             answer = verify_answer(answer, turn.passages, self.embedder, self.settings)
-        return self.finish(turn, answer, time.perf_counter() - t0)
+        if not answer.abstained or base.abstained:
+            return answer
+        # The model declined, or verification dropped every sentence, yet the calibrated score
+        # says the passages answer: the extractive answer is right more often than a refusal.
+        why = next((n.split(": ", 1)[1] for n in answer.notes if n.startswith("abstained: ")),
+                   "it gave no supported answer")
+        base.notes = [n for n in answer.notes if not n.startswith("abstained: ")] + base.notes + [
+            f"Answered with the extractive answer: the {answer.generator} answer was set aside "
+            f"({why})."]
+        return base
 
     def prepare(self, question: str, history=None, generator=None, k=None, filters=None) -> Turn:
         """Everything before generation: checks, follow-up resolution, retrieval, early refusals."""
@@ -171,17 +194,20 @@ class Assistant:
         t1 = time.perf_counter()
         qv = self.embedder.embed_cached([query])[0]
         t2 = time.perf_counter()
-        passages = state.retriever.search(query, k or self.settings.k, filters, query_vector=qv)
+        k = k or self.settings.k
+        if several(query):  # one sentence per person or part: they often sit in other chunks
+            k = min(3 * k, 100)
+        passages = state.retriever.search(query, k, filters, query_vector=qv)
         t3 = time.perf_counter()
-        missing = unknown_anchors(query, state.retriever.vocabulary)
+        # Names the corpus never mentions weigh in the calibrated refusal; they no longer force one
+        # alone, since a capitalized paraphrase ("the Gulf") is not a name the question is about.
+        missing = unknown_anchors(query, state.retriever.vocabulary, names_only=True)
         early = None
         if not passages:
             early = abstention(question, passages, "no passage matched the filters", gen.name)
-        elif missing:
-            early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
         timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}
         return Turn(question, query, gen, passages, early, notes, timings, state.snapshot.version,
-                    history)
+                    history, missing)
 
     def finish(self, turn: Turn, answer: Answer, generate_seconds: float) -> Answer:
         """Stamp the question, query, notes and per-stage timings onto the answer."""
