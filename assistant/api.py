@@ -199,12 +199,14 @@ class Assistant:
             k = min(3 * k, 100)
         passages = state.retriever.search(query, k, filters, query_vector=qv)
         t3 = time.perf_counter()
-        # Names the corpus never mentions weigh in the calibrated refusal; they no longer force one
-        # alone, since a capitalized paraphrase ("the Gulf") is not a name the question is about.
+        # A name or number the corpus never mentions: no passage can answer. Capitalized common
+        # nouns ("a Gulf state") are not names; the calibrated score decides those questions.
         missing = unknown_anchors(query, state.retriever.vocabulary, names_only=True)
         early = None
         if not passages:
             early = abstention(question, passages, "no passage matched the filters", gen.name)
+        elif missing:
+            early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
         timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}
         return Turn(question, query, gen, passages, early, notes, timings, state.snapshot.version,
                     history, missing)

@@ -27,9 +27,7 @@ UNANSWERABLE = [
     "What is the population of Oman?",
     "How many people attended the Saudi IGF?",
     "When will Zerrouki visit Iran?",
-    # The calibrated refusal (at most 5% false refusals on dev) quotes the WTDC-25 venue here.
-    pytest.param("Which city will host the next World Telecommunication Development Conference?",
-                 marks=pytest.mark.xfail(reason="answered with this WTDC's venue", strict=False)),
+    "Which city will host the next World Telecommunication Development Conference?",
 ]
 
 

@@ -64,3 +64,20 @@ def test_clapnq_ships_with_its_passages_and_attribution():
         assert all((corpus / s).is_file() for s in q.sources), q.id
     note = (ROOT / "eval" / "clapnq" / "LICENSE.md").read_text()
     assert "Apache License" in note and "CC BY-SA" in (ROOT / "eval" / "clapnq" / "README.md").read_text()
+
+
+def test_the_shipped_refusal_model_is_what_calibrate_fits():
+    import numpy as np
+
+    from assistant.abstain import Calibration
+    from assistant.evaluation.calibrate import FEATURES, operating_point
+
+    model = Calibration.load()
+    assert model.features == FEATURES and len(model.weights) == len(FEATURES)
+    assert 0 < model.threshold < 1
+    # The operating point refuses at most the allowed share of each set's answerable questions.
+    p = np.array([0.9, 0.8, 0.2, 0.7, 0.1, 0.3, 0.6, 0.05])
+    y = np.array([True, True, True, True, False, False, True, False])
+    g = np.array(["a", "a", "a", "a", "a", "b", "b", "b"])
+    t = operating_point(p, y, g, max_false=0.25)
+    assert all(np.mean(p[(g == s) & y] < t) <= 0.25 for s in "ab") and t > 0.1

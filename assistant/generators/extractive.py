@@ -237,6 +237,9 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate], ch
         "dense": max((c.dense for c in cands), default=0.0),
         "type_match": float(bool(top) and checks.typed(top.text)),
         "coverage": sum(covered(t, pool) for t in wanted) / len(wanted) if wanted else 1.0,
+        # Share of the names the question is about (those the corpus has) in that story.
+        "names_found": sum(covered(t, pool) for t in checks.anchors) / len(checks.anchors)
+        if checks.anchors else 1.0,
         # Names and numbers the corpus never mentions; one may be a paraphrase ("the Gulf").
         "missing": float(min(len(missing), 2)),
         # Fused rank score of the top passage: highest when dense and BM25 both rank it first.
@@ -273,7 +276,11 @@ class ExtractiveGenerator:
         model = calibration()
         p = model.probability(values)
         best = values["support"]
-        refuse = not cands or p < model.threshold or best < self.settings.abstain_threshold
+        # Beside the score, one rule no weighting should trade away: when none of the names the
+        # question is about (names the corpus has) is in the best sentence's story, the answer
+        # would be about someone else (a source filter that leaves only other stories).
+        refuse = (not cands or p < model.threshold or best < self.settings.abstain_threshold
+                  or values["names_found"] == 0)
         why = (f"answer probability {p:.2f} (threshold {model.threshold:.2f}; best support "
                f"{best:.2f}, floor {self.settings.abstain_threshold})")
         return Assessment(cands, values, p, refuse, why)
