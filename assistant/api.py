@@ -7,7 +7,7 @@ import operator
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .abstain import abstention, unknown_anchors
@@ -37,7 +37,6 @@ class Turn:
     timings: dict[str, float]
     version: str = ""
     history: list[dict] | None = None  # checked and clipped
-    missing: list[str] = field(default_factory=list)  # names and numbers the corpus never mentions
 
 
 @dataclass(frozen=True)
@@ -161,8 +160,7 @@ class Assistant:
 
     def extract(self, turn: Turn) -> Answer:
         """The extractive answer, or the calibrated refusal that holds for every generator."""
-        return self.generator("extractive").generate(turn.query, turn.passages, turn.history,
-                                                     missing=turn.missing)
+        return self.generator("extractive").generate(turn.query, turn.passages, turn.history)
 
     def settle(self, turn: Turn, answer: Answer, base: Answer) -> Answer:
         """A generated answer checked against its passages; the extractive one if nothing holds."""
@@ -209,7 +207,7 @@ class Assistant:
             early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
         timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}
         return Turn(question, query, gen, passages, early, notes, timings, state.snapshot.version,
-                    history, missing)
+                    history)
 
     def finish(self, turn: Turn, answer: Answer, generate_seconds: float) -> Answer:
         """Stamp the question, query, notes and per-stage timings onto the answer."""

@@ -13,7 +13,7 @@ from ..abstain import CALIBRATION
 from ..errors import AssistantError
 from .questions import load_questions
 
-FEATURES = ("support", "margin", "dense", "type_match", "coverage", "missing", "agreement", "written",
+FEATURES = ("support", "margin", "dense", "type_match", "coverage", "agreement", "written",
             "written_support", "written_margin", "written_dense", "written_coverage")
 
 
@@ -28,9 +28,9 @@ def collect(assistant, questions) -> tuple[list[dict], list[bool]]:
             history += [{"role": "user", "content": prior},
                         {"role": "assistant", "content": earlier.text}]
         turn = assistant.prepare(q.question, history or None, "extractive")
-        if turn.early is not None:  # nothing retrieved: a refusal that needs no model
+        if turn.early is not None:  # refused by rule (nothing retrieved, a name the corpus lacks)
             continue
-        rows.append(gen.assess(turn.query, turn.passages, turn.missing).features)
+        rows.append(gen.assess(turn.query, turn.passages).features)
         labels.append(q.answerable)
     return rows, labels
 

@@ -120,18 +120,13 @@ _GENERIC = {"kind", "type", "sort", "event", "thing", "things", "word", "words",
 class _Checks:
     """Penalties for sentences that miss what the question pins down."""
 
-    def __init__(self, question: str, embedder, context: str = "", missing=()):
+    def __init__(self, question: str, embedder, context: str = ""):
         self.embedder = embedder
         self.context = [t for name in context.split("; ") if (t := terms(name))]
         self.q_terms = set(terms(question))
-        # Names no passage can hold ("the Gulf" when no article says "Gulf") are weighed once,
-        # by the refusal model's `missing`; they would otherwise mark down every sentence.
-        self.anchors = [t for w in anchors(question, numbers=False) if w not in missing
-                        for t in terms(w)]
+        self.anchors = [t for w in anchors(question, numbers=False) for t in terms(w)]
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
-        absent = {t for w in missing for t in terms(w)}
-        self.predicate = [t for t in terms(question, drop_question_words=True)
-                          if t not in self.anchors and t not in absent]
+        self.predicate = [t for t in terms(question, drop_question_words=True) if t not in self.anchors]
         self.who = bool(_WHO.search(question))
         lowered = question.lower().strip()
         focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
@@ -218,8 +213,8 @@ class Assessment:
     why: str
 
 
-def features(question: str, passages: list[Passage], cands: list[_Candidate], checks: "_Checks",
-             missing: list[str]) -> dict[str, float]:
+def features(question: str, passages: list[Passage], cands: list[_Candidate],
+             checks: "_Checks") -> dict[str, float]:
     """The handful of signals the refusal model weighs (names match assistant/refusal.json)."""
     from ..retrieve import RRF_K
 
@@ -240,8 +235,6 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate], ch
         # Share of the names the question is about (those the corpus has) in that story.
         "names_found": sum(covered(t, pool) for t in checks.anchors) / len(checks.anchors)
         if checks.anchors else 1.0,
-        # Names and numbers the corpus never mentions; one may be a paraphrase ("the Gulf").
-        "missing": float(min(len(missing), 2)),
         # Fused rank score of the top passage: highest when dense and BM25 both rank it first.
         "agreement": passages[0].score * (RRF_K + 1) / 2 if passages else 0.0,
         "written": written,
@@ -260,19 +253,18 @@ class ExtractiveGenerator:
         self.settings, self.embedder = settings, embedder
 
     def generate(self, question: str, passages: list[Passage],
-                 history: list[dict] | None = None, missing: list[str] | None = None) -> Answer:
+                 history: list[dict] | None = None) -> Answer:
         """Quote the sentences that answer, or refuse when the calibrated score says none does."""
-        a = self.assess(question, passages, missing)
+        a = self.assess(question, passages)
         if a.refuse:
-            return abstention(question, passages, reason=a.why, generator=self.name, missing=missing)
+            return abstention(question, passages, reason=a.why, generator=self.name)
         return compose(question, passages, self._select(a.candidates, question, passages),
                        self.name)
 
-    def assess(self, question: str, passages: list[Passage],
-               missing: list[str] | None = None) -> "Assessment":
+    def assess(self, question: str, passages: list[Passage]) -> "Assessment":
         """The ranked sentences, the features of the best one, and the calibrated decision."""
-        cands, checks = self._rank(question, passages, missing or ())
-        values = features(question, passages, cands, checks, missing or [])
+        cands, checks = self._rank(question, passages)
+        values = features(question, passages, cands, checks)
         model = calibration()
         p = model.probability(values)
         best = values["support"]
@@ -289,18 +281,17 @@ class ExtractiveGenerator:
         """Every sentence of the passages, best first, with its support score in [0, 1]."""
         return self._rank(question, passages)[0]
 
-    def _rank(self, question: str, passages: list[Passage],
-              missing=()) -> tuple[list[_Candidate], "_Checks"]:
+    def _rank(self, question: str, passages: list[Passage]) -> tuple[list[_Candidate], "_Checks"]:
         cands = [_Candidate(i, *span) for i, p in enumerate(passages) for span in _sentences(p)]
         cands = [c for c in cands if len(c.text.split()) >= 4 and not _ASKS.search(c.text)]
         qv = self.embedder.embed_cached([question])[0]
         # A follow-up carries names from earlier turns: they pick the story, not the sentence.
         question, context = split_context(question)
-        checks = _Checks(question, self.embedder, context, missing)
+        checks = _Checks(question, self.embedder, context)
         if not cands:
             return [], checks
         dense = self.embedder.embed_cached([c.text for c in cands]) @ qv
-        q_terms = set(terms(question, drop_question_words=True)) - {t for w in missing for t in terms(w)}
+        q_terms = set(terms(question, drop_question_words=True))
         sent_terms = [set(terms(c.text)) for c in cands]
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + sum(covered(t, s) for s in sent_terms)))
