@@ -76,3 +76,14 @@ def test_the_calibrated_refusal_holds_for_every_generator(stub, monkeypatch):
                    _final(stub.ask_stream(UNANSWERABLE, generator="stub-stream"))):
         assert answer.abstained and answer.text.startswith("The corpus does not say")
     assert StubGenerator.calls == 0  # refused before the model was asked
+
+
+@pytest.mark.slow
+def test_the_bundled_model_answers_no_worse_than_extractive(assistant):
+    extractive = assistant.ask(SEED, generator="extractive")
+    llm = assistant.variant(generator="llamacpp", llm_max_tokens=64)
+    answer = llm.ask(SEED)
+    assert not answer.abstained and answer.citations
+    # Its own verified answer, or the extractive one, said so; never a refusal here.
+    assert answer.generator == "llamacpp" or (
+        answer.text == extractive.text and "extractive answer" in answer.notes[-1])
