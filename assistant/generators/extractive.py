@@ -225,7 +225,8 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
     # A written question ("Who is ...?") gets its checks (names, question word, answer type)
     # and they make support telling; a lower-case web query ("which method of forecasting uses
     # averages") gets few, and there meaning tells more. The model weighs the two apart.
-    written = float(question[:1].isupper() or question.rstrip().endswith("?"))
+    first = next((ch for ch in question if ch.isalpha()), "")  # past emoji and quotes
+    written = float(first.isupper() or "?" in question)
     values = {
         "support": top.score if top else 0.0,
         "margin": top.score - cands[1].score if len(cands) > 1 else (top.score if top else 0.0),
