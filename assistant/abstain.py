@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import math
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from .records import Answer, Passage
 from .terms import terms
@@ -29,10 +34,21 @@ def anchors(question: str, numbers: bool = True) -> list[str]:
     return out
 
 
-def unknown_anchors(question: str, vocabulary: set[str]) -> list[str]:
+# Common nouns that news capitalizes inside names ("the Persian Gulf", "Western Europe"): absent
+# from the corpus they are a paraphrase ("a Gulf state" for Oman), not a name it never mentions.
+_COMMON = {"Gulf", "Sea", "Ocean", "River", "Lake", "Strait", "Bay", "Coast", "Island", "Islands",
+           "Peninsula", "Mountains", "Valley", "Desert", "Region", "North", "South", "East", "West",
+           "Northern", "Southern", "Eastern", "Western", "Central", "Middle", "Far", "State",
+           "States", "Kingdom", "Republic", "Union", "Government", "Ministry", "Minister",
+           "President", "Ambassador", "Council", "Summit", "Forum", "Conference", "Agency",
+           "Organization", "Cabinet", "Parliament", "Secretary", "General", "Internet", "Web",
+           "New", "Old", "Great", "Grand", "Day", "Week"}
+
+
+def unknown_anchors(question: str, vocabulary: set[str], names_only: bool = False) -> list[str]:
     """Names and numbers in the question that no indexed chunk contains."""
-    return [w for w in anchors(question)
-            if (stems := terms(w)) and not any(_known(s, vocabulary) for s in stems)]
+    return [w for w in anchors(question) if not (names_only and w in _COMMON)
+            and (stems := terms(w)) and not any(_known(s, vocabulary) for s in stems)]
 
 
 def _known(stem: str, vocabulary: set[str]) -> bool:
@@ -55,3 +71,33 @@ def abstention(question: str, passages: list[Passage], reason: str, generator: s
                 f"\u201c{question.strip()}\u201d.")
     return Answer(question=question, text=text, passages=passages, abstained=True,
                   generator=generator, notes=[f"abstained: {reason}"])
+
+
+# --- the calibrated decision ---------------------------------------------------------------------
+
+CALIBRATION = Path(__file__).with_name("refusal.json")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model of "the passages answer", fitted on the dev splits (assistant calibrate)."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float  # answer when the probability reaches it; chosen on dev for few false refusals
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(w * float(values.get(f, 0.0)) for f, w in zip(self.features, self.weights))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION) -> "Calibration":
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(tuple(raw["features"]), tuple(raw["weights"]), raw["bias"], raw["threshold"])
+
+
+@functools.lru_cache(maxsize=1)
+def calibration() -> Calibration:
+    """The shipped model (assistant/refusal.json), read once."""
+    return Calibration.load()

@@ -17,6 +17,7 @@ from .embed import get_embedder
 from .errors import ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
 from .generators import get_generator
+from .generators.parts import several
 from .index import IndexReport, IndexStore, Snapshot
 from .ingest import read_corpus
 from .records import Answer, Filters, Passage
@@ -158,12 +159,32 @@ class Assistant:
         """
         turn = self.prepare(question, history, generator, k, filters, as_of)
         t0 = time.perf_counter()
-        answer = turn.early or turn.generator.generate(turn.query, turn.passages, turn.history)
-        if turn.early is None and getattr(turn.generator, "verify", False):
+        answer = base = turn.early or self.extract(turn)
+        if not base.abstained and turn.generator is not self.generator("extractive"):
+            answer = turn.generator.generate(turn.query, turn.passages, turn.history)
+            answer = self.settle(turn, answer, base)
+        return self.finish(turn, answer, time.perf_counter() - t0)
+
+    def extract(self, turn: Turn) -> Answer:
+        """The extractive answer, or the calibrated refusal that holds for every generator."""
+        return self.generator("extractive").generate(turn.query, turn.passages, turn.history)
+
+    def settle(self, turn: Turn, answer: Answer, base: Answer) -> Answer:
+        """A generated answer checked against its passages; the extractive one if nothing holds."""
+        if getattr(turn.generator, "verify", False):
             from .verify import verify_answer  # LLM output is checked against its passages
 
             answer = verify_answer(answer, turn.passages, self.embedder, self.settings)
-        return self.finish(turn, answer, time.perf_counter() - t0)
+        if not answer.abstained or base.abstained:
+            return answer
+        # The model declined, or verification dropped every sentence, yet the calibrated score
+        # says the passages answer: the extractive answer is right more often than a refusal.
+        why = next((n.split(": ", 1)[1] for n in answer.notes if n.startswith("abstained: ")),
+                   "it gave no supported answer")
+        base.notes = [n for n in answer.notes if not n.startswith("abstained: ")] + base.notes + [
+            f"Answered with the extractive answer: the {answer.generator} answer was set aside "
+            f"({why})."]
+        return base
 
     def prepare(self, question: str, history=None, generator=None, k=None, filters=None,
                 as_of=None) -> Turn:
@@ -183,10 +204,14 @@ class Assistant:
         t1 = time.perf_counter()
         qv = self.embedder.embed_cached([topic])[0]
         t2 = time.perf_counter()
-        passages = state.retriever.search(topic, k or self.settings.k, filters, query_vector=qv,
-                                          scope=scope)
+        k = k or self.settings.k
+        if several(query):  # one sentence per person or part: they often sit in other chunks
+            k = min(3 * k, 100)
+        passages = state.retriever.search(topic, k, filters, query_vector=qv, scope=scope)
         t3 = time.perf_counter()
-        missing = unknown_anchors(query, state.retriever.vocabulary)
+        # A name or number the corpus never mentions: no passage can answer. Capitalized common
+        # nouns ("a Gulf state") are not names; the calibrated score decides those questions.
+        missing = unknown_anchors(query, state.retriever.vocabulary, names_only=True)
         early = None
         if not passages:
             early = abstention(question, passages, "no passage matched the filters", gen.name)

@@ -151,6 +151,7 @@ def _lazy(name: str, target: str) -> None:
 
 _lazy("eval", "assistant.evaluation.cli:eval_command")
 _lazy("bench", "assistant.bench.cli:bench_command")
+_lazy("calibrate", "assistant.evaluation.calibrate:calibrate_command")
 
 
 if __name__ == "__main__":

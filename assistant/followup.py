@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from .citations import strip_markers
+from .sentences import split_sentences
 
 CONTEXT_OPEN = "(context: "
 _PERSONAL = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
@@ -19,6 +20,13 @@ _SKIP = {"What", "Who", "When", "Where", "Which", "Why", "How", "Did", "Does", "
          "On", "At", "Of", "A", "An", "Minister", "Ministry", "Ambassador", "Secretary", "General",
          "Information", "Communication", "Communications", "Technology", "ICT", "Post", "Cabinet",
          "Telecommunications", "President", "Head", "Earlier", "Referring", "Holding", "According"}
+# "the Kenyan one", "the second", "the latter": one of the people or things the last answer named.
+_PICK = re.compile(r"\bthe\s+(?:(first|second|third|fourth|fifth|last|latter|former)(?:\s+one)?|"
+                   r"([\w-]+)\s+one)\b", re.I)
+_ORDINAL = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
+            "latter": -1}
+_BODY = re.compile(r"\b(Union|Organi[sz]ation|Conference|Forum|Council|Agency|Company|Park|"
+                   r"Department|Association|Bank|University|Institute|Committee|Nations)\b")
 _DEMONYM = re.compile(r"(?:an|ese|ish|[qn]i)$")  # Algerian, Kenyan, Chinese, Iraqi, Omani
 
 
@@ -26,7 +34,7 @@ def is_followup(question: str, history: list[dict] | None) -> bool:
     """A question that leans on earlier turns: pronouns, or 'and ...?' / 'what about ...?'."""
     if not history or not any(m.get("role") == "user" for m in history):
         return False
-    return bool(_PRONOUN.search(question) or _ELLIPTIC.match(question))
+    return bool(_PRONOUN.search(question) or _ELLIPTIC.match(question) or _PICK.search(question))
 
 
 def standalone(question: str, history: list[dict] | None) -> str:
@@ -41,6 +49,11 @@ def standalone(question: str, history: list[dict] | None) -> str:
                    if m.get("role") == "assistant"), "")
     if last_a.startswith("The corpus does not say"):
         last_a = ""
+    picked = _pick(question, last_a, last_q)
+    if picked:
+        name, phrase = picked
+        # The surname reads as the article does after its first mention ("Gitau stressed").
+        return f"{question.replace(phrase, name.split()[-1])} {CONTEXT_OPEN}{name})"
     asked = _entities(last_q)
     # "he"/"she" most likely points at the person the last answer introduced.
     introduced = [e for e in _entities(last_a) if not _mentioned(e, last_q)]
@@ -53,6 +66,30 @@ def split_context(query: str) -> tuple[str, str]:
     """(question, context) of a query made by standalone(); context is '' for plain questions."""
     head, sep, tail = query.rpartition(CONTEXT_OPEN)
     return (head.strip(), tail.rstrip(")")) if sep else (query, "")
+
+
+def _pick(question: str, last_a: str, last_q: str) -> tuple[str, str] | None:
+    """(the name picked out, the phrase that picked it) for "the Kenyan one" or "the second"."""
+    m = _PICK.search(question)
+    if not m or not last_a:
+        return None
+    # The people and things the answer introduced, each with the sentence that named it.
+    named = [(e, last_a[a:b]) for a, b in split_sentences(last_a) for e in _entities(last_a[a:b])
+             if not _mentioned(e, last_q)]
+    # People: full names, not bodies ("International Telecommunication Union") or demonyms.
+    named = [(e, s) for e, s in named if not _BODY.search(e)
+             and not (" " not in e and _DEMONYM.search(e))]
+    if m.group(1):
+        order = list(dict.fromkeys(e for e, _ in named))
+        people = [e for e in order if " " in e] or order
+        n = _ORDINAL[m.group(1).lower()]
+        return (people[n], m.group()) if -len(people) <= n < len(people) else None
+    word = m.group(2).lower()
+    stem = word[:max(4, len(word) - 2)]  # "Kenyan" also finds "Kenya"
+    found = list(dict.fromkeys(e for e, s in named if stem in s.lower() and stem not in e.lower()))
+    # A person's full name over a single word (often another demonym: "his Algerian and Kenyan").
+    found.sort(key=lambda e: " " not in e)
+    return (found[0], m.group()) if found else None
 
 
 def _substitute(last_q: str, subject: str) -> str:

@@ -40,8 +40,9 @@ class Settings:
     k: int = 5
     # Passages whose embeddings are this similar are collapsed into one (001/002 duplicates).
     dedup_threshold: float = 0.85
-    # Extractive answers below this support score abstain instead of quoting loosely.
-    abstain_threshold: float = 0.36
+    # A hard floor under the calibrated refusal (assistant/refusal.json, `assistant calibrate`):
+    # a best sentence supported less than this always abstains. 0 leaves it to the model.
+    abstain_threshold: float = 0.0
     auto_index: bool = True
     max_file_mb: float = 5.0  # per article; a .jsonl file may hold 200 times this
     max_question_chars: int = 2000

@@ -14,22 +14,24 @@ def ask_stream(assistant, question: str, history=None, generator=None, k=None,
     """Yield str deltas, then the final Answer (the only non-str item)."""
     turn = assistant.prepare(question, history, generator, k, filters, as_of)
     t0 = time.perf_counter()
+    # The calibrated refusal holds for every generator, so the extractive pass runs first.
+    answer = base = turn.early or assistant.extract(turn)
+    own = base.abstained or turn.generator is assistant.generator("extractive")
     stream = getattr(turn.generator, "generate_stream", None)
-    if turn.early is None and stream is not None:
-        answer = None
+    if not own and stream is not None:
         for item in stream(turn.query, turn.passages, turn.history):
             if isinstance(item, Answer):
                 answer = item
             else:
                 yield item
-        if getattr(turn.generator, "verify", False):
-            from .verify import verify_answer
-
-            answer = verify_answer(answer, turn.passages, assistant.embedder, assistant.settings)
+        # The final Answer replaces the streamed text: verified, or the extractive fallback.
+        answer = assistant.settle(turn, answer, base)
     else:
         # Generators without native streaming answer at once; the text is replayed word by
         # word so every face can treat all generators alike.
-        answer = turn.early or turn.generator.generate(turn.query, turn.passages, turn.history)
+        if not own:
+            answer = assistant.settle(turn, turn.generator.generate(turn.query, turn.passages,
+                                                                    turn.history), base)
         for piece in re.findall(r"\S+\s*", answer.text):
             yield piece
     yield assistant.finish(turn, answer, time.perf_counter() - t0)

@@ -14,6 +14,10 @@ from ..settings import PROJECT_ROOT, Settings
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 DEFAULT_OUT = PROJECT_ROOT / "eval" / "out"
+# Named question sets shipped in eval/: name -> (questions, corpus; None = the default corpus).
+SETS = {"default": (DEFAULT_QUESTIONS, None),
+        "clapnq": (PROJECT_ROOT / "eval" / "clapnq" / "questions.jsonl",
+                   PROJECT_ROOT / "eval" / "clapnq" / "corpus")}
 
 
 def cache_index_dir(corpus: Path, model: str) -> Path:
@@ -40,6 +44,10 @@ def _assistant(corpus: Path | None, index_dir: Path | None):
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_QUESTIONS,
               show_default="eval/questions.jsonl", help="JSONL question set.")
+@click.option("--set", "question_set", type=click.Choice(sorted(SETS)),
+              help="A set shipped in eval/: its questions and corpus (clapnq: eval/clapnq/).")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True,
+              help="Tune on dev, report test; 'all' reports both side by side.")
 @click.option("--corpus", type=click.Path(exists=True, path_type=Path),
               help="Evaluate another corpus; it is indexed into its own index dir.")
 @click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -61,14 +69,15 @@ def _assistant(corpus: Path | None, index_dir: Path | None):
               "ignoring the questions' as_of field.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when on a terminal).")
 @click.pass_context
-def eval_command(ctx, questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
-                 floors, beir, limit, ignore_as_of, progress):
+def eval_command(ctx, questions, question_set, split, corpus, index_dir, generator, k, out,
+                 compare_to, tolerance, floors, beir, limit, ignore_as_of, progress):
     """Score retrieval, answers, citations and refusals on a fixed question set.
 
     \b
     Examples:
       assistant eval
       assistant eval --limit 20 --out /tmp/ev --compare eval/out/<earlier>/report.json
+      assistant eval --set clapnq --split test
       assistant eval --corpus ~/news --questions ~/news-questions.jsonl
       assistant eval --beir ~/beir/scifact --k 10
       assistant eval --corpus ../shared/data/realtimeqa-dev/corpus \
@@ -77,8 +86,12 @@ def eval_command(ctx, questions, corpus, index_dir, generator, k, out, compare_t
     A question's "as_of" field (YYYY-MM-DD) is the day it is asked on; a "tier" field adds a
     per-tier table.
     """
+    if question_set:
+        if ctx.get_parameter_source("questions").name != "DEFAULT" or corpus:
+            raise click.UsageError("--set names its own questions and corpus; drop --questions/--corpus.")
+        questions, corpus = SETS[question_set]
     try:
-        code = _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
+        code = _run(questions, split, corpus, index_dir, generator, k, out, compare_to, tolerance,
                     floors, beir, limit, progress, ignore_as_of)
     except AssistantError as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -86,7 +99,7 @@ def eval_command(ctx, questions, corpus, index_dir, generator, k, out, compare_t
     ctx.exit(code)
 
 
-def _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance, floors, beir,
+def _run(questions, split, corpus, index_dir, generator, k, out, compare_to, tolerance, floors, beir,
          limit, progress, ignore_as_of=False) -> int:
     from . import report as rp
     from .beir import beir_files, run_beir
@@ -101,7 +114,7 @@ def _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
     if beir:
         corpus = beir_files(beir)[0]
     else:
-        qs = load_questions(questions, limit)
+        qs = load_questions(questions, limit, split)
         for q in qs if ignore_as_of else ():
             q.as_of = None
     rp.chart_available()
@@ -116,6 +129,7 @@ def _run(questions, corpus, index_dir, generator, k, out, compare_to, tolerance,
         result = run_questions(a, qs, generator=generator, k=k, progress=progress)
         result.meta["questions_file"] = str(questions)
         result.meta["as_of"] = "ignored" if ignore_as_of else "per question"
+        result.meta["split"] = split
     out = out or DEFAULT_OUT / time.strftime("%Y%m%d-%H%M%S")
     paths = rp.write_reports(result, Path(out))
     click.echo(rp.metrics_table(result))

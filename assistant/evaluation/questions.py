@@ -25,10 +25,14 @@ class Question:
     history: list[str] = field(default_factory=list)  # earlier user turns, asked first
     as_of: str | None = None  # the day it was asked on (YYYY-MM-DD): later articles are not used
     tier: str = ""  # a subset to report on its own (e.g. RealTime QA's upstream_gold)
+    split: str = ""  # "dev" (tune on it) or "test" (report it); see eval/split.py
 
 
-def load_questions(path: str | Path, limit: int | None = None) -> list[Question]:
-    """Read and validate a JSONL question file (first `limit` questions when given)."""
+SPLITS = ("dev", "test", "all")
+
+
+def load_questions(path: str | Path, limit: int | None = None, split: str = "all") -> list[Question]:
+    """Read and validate a JSONL question file: one split of it, first `limit` questions when given."""
     path = Path(path).expanduser()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -46,6 +50,13 @@ def load_questions(path: str | Path, limit: int | None = None) -> list[Question]
         questions.append(q)
     if not questions:
         raise ConfigError(f"{path} holds no questions; add one JSON object per line.")
+    if split not in SPLITS:
+        raise ConfigError(f"split={split!r} is not one of {', '.join(SPLITS)}.")
+    if split != "all":
+        questions = [q for q in questions if q.split == split]
+        if not questions:
+            raise ConfigError(f"{path} has no {split} questions; give each a \"split\" field "
+                              "with: python eval/split.py " + str(path))
     return questions[:limit] if limit else questions
 
 
@@ -74,7 +85,8 @@ def _parse(line: str, where: str) -> Question:
             raise ConfigError(f"{where}: as_of {as_of!r} is not a date; write YYYY-MM-DD.") from None
     return Question(id=str(raw["id"]), question=str(raw["question"]), answers=answers,
                     sources=sources, answerable=bool(raw["answerable"]), type=str(raw["type"]),
-                    history=history, as_of=as_of and str(as_of), tier=str(raw.get("tier") or ""))
+                    history=history, as_of=as_of and str(as_of), tier=str(raw.get("tier") or ""),
+                    split=str(raw.get("split", "")))
 
 
 def _strings(value) -> bool:

@@ -44,8 +44,16 @@ def _fmt(value) -> str:
 def metrics_table(result: EvalResult) -> str:
     """The headline metrics as a markdown table."""
     k = result.meta.get("k", "k")
-    rows = [f"| {_label(n, k)} | {_fmt(v)} |" for n, v in result.metrics.items() if n not in _COUNTS]
-    return "\n".join(["| metric | value |", "|---|---|", *rows])
+    splits = getattr(result, "by_split", None) or {}
+    if len(splits) < 2:  # one split, or a file without splits: one column says it all
+        rows = [f"| {_label(n, k)} | {_fmt(v)} |" for n, v in result.metrics.items() if n not in _COUNTS]
+        return "\n".join(["| metric | value |", "|---|---|", *rows])
+    # Tune on dev, report test: both beside the whole set, so no figure is read without the other.
+    names = sorted(splits)
+    rows = [f"| {_label(n, k)} | {_fmt(v)} | " + " | ".join(_fmt(splits[s].get(n)) for s in names) + " |"
+            for n, v in result.metrics.items() if n not in _COUNTS]
+    head = "| metric | all | " + " | ".join(names) + " |"
+    return "\n".join([head, "|---|---|" + "---|" * len(names), *rows])
 
 
 def tier_table(result: EvalResult) -> str:

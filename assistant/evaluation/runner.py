@@ -41,6 +41,7 @@ class QuestionResult:
     error: str | None = None
     history: list[dict] = field(default_factory=list)  # the conversation a follow-up was asked in
     tier: str = ""
+    split: str = ""  # dev or test
 
     @property
     def citations(self) -> tuple[int, int]:
@@ -63,6 +64,7 @@ class EvalResult:
     failures: list[dict]
     results: list[QuestionResult]
     by_tier: dict[str, dict] = field(default_factory=dict)  # only when the questions name tiers
+    by_split: dict[str, dict] = field(default_factory=dict)  # headline metrics per dev/test split
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,7 +87,7 @@ def score_answer(q: Question, answer, k: int, embedder=None) -> QuestionResult:
     r = QuestionResult(q.id, q.type, q.question, q.answerable, q.answers, q.sources,
                        answer=answer.text, abstained=answer.abstained, query=answer.query,
                        retrieved=[sorted(s) for s in ranked], timings=dict(answer.timings),
-                       notes=list(answer.notes), tier=q.tier)
+                       notes=list(answer.notes), tier=q.tier, split=q.split)
     if q.answerable:
         r.correct = not answer.abstained and m.answer_matches(answer.text, q.answers)
     else:
@@ -115,7 +117,8 @@ def run_questions(assistant, questions: list[Question], generator: str | None = 
             if errors_in_a_row >= _MAX_ERRORS_IN_A_ROW:
                 raise
             results.append(QuestionResult(q.id, q.type, q.question, q.answerable, q.answers,
-                                          q.sources, error=f"{type(exc).__name__}: {exc}", tier=q.tier))
+                                          q.sources, error=f"{type(exc).__name__}: {exc}",
+                                          tier=q.tier, split=q.split))
             continue
         errors_in_a_row = 0
         results.append(score_answer(q, answer, k, assistant.embedder))
@@ -135,6 +138,10 @@ def summarize(results: list[QuestionResult], meta: dict) -> EvalResult:
     with_gold = [r for r in answerable if r.gold]
     metrics = {**_headline(results, with_gold, answerable), "questions": len(results),
                "answerable": len(answerable), "unanswerable": len(results) - len(answerable)}
+    by_split = {}
+    for split, rs in sorted(_group([r for r in results if r.split], lambda r: r.split).items()):
+        ans = [r for r in rs if r.answerable]
+        by_split[split] = {**_headline(rs, [r for r in ans if r.gold], ans), "questions": len(rs)}
     by_type = {t: _type_row(rs) for t, rs in _group(results, lambda r: r.type).items()}
     by_source = {}
     for source in sorted({s for r in with_gold for s in r.gold}):
@@ -148,7 +155,7 @@ def summarize(results: list[QuestionResult], meta: dict) -> EvalResult:
                       by_type=by_type, by_source=by_source, citation_errors=dict(errors),
                       verify=m.verify_repairs(n for r in results for n in r.notes),
                       failures=[_failure(r) for r in results if not r.correct], results=results,
-                      by_tier=by_tier)
+                      by_tier=by_tier, by_split=by_split)
 
 
 def _headline(results, with_gold, answerable) -> dict[str, float]:
@@ -209,7 +216,7 @@ def _failure(r: QuestionResult) -> dict:
         kind = "wrong answer"
     if r.answerable and r.gold and not r.error:
         kind += "; gold article retrieved" if r.hit else "; gold article not retrieved"
-    return {"id": r.id, "type": r.type, "kind": kind, "question": r.question,
+    return {"id": r.id, "split": r.split, "type": r.type, "kind": kind, "question": r.question,
             "expected": r.accepted, "answer": r.error or r.answer, "gold": r.gold,
             "retrieved": r.retrieved, "query": r.query, "history": r.history,
             "notes": [n for n in r.notes if not n.startswith("verify:")]}

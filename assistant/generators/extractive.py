@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..abstain import abstention, anchors
+from ..abstain import abstention, anchors, calibration
 from ..citations import format_marker, strip_markers
 from ..followup import split_context
 from ..records import Answer, Citation, Passage
 from ..terms import covered, terms
+from . import parts as pt
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
 
@@ -97,6 +98,8 @@ _NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")
 _DATELINE = re.compile(r"^[A-Z][A-Z ]{2,}\s*[–—-]\s*|^[A-Z][a-z]+:\s+")
 MAX_SENTENCES = 3
 RECHECK = 12
+# A sentence that asks (a quiz's question, a headline) answers nothing.
+_ASKS = re.compile(r"\?[\"”’')\]]*$")
 # Words that narrow a question to a fact the corpus may lack ("the next forum", "the
 # current share"): a sentence without them answers a different question.
 _QUALIFIERS = {"next", "current", "currently", "last", "previous", "before", "after", "first",
@@ -121,8 +124,8 @@ class _Checks:
         self.embedder = embedder
         self.context = [t for name in context.split("; ") if (t := terms(name))]
         self.q_terms = set(terms(question))
-        # What the question says happened ("visit", "cut ties"): the answer must be about it.
         self.anchors = [t for w in anchors(question, numbers=False) for t in terms(w)]
+        # What the question says happened ("visit", "cut ties"): the answer must be about it.
         self.predicate = [t for t in terms(question, drop_question_words=True) if t not in self.anchors]
         self.who = bool(_WHO.search(question))
         lowered = question.lower().strip()
@@ -133,6 +136,12 @@ class _Checks:
         # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
         self.wanted = _answer_types(question)
+
+    def typed(self, text: str) -> bool:
+        """The sentence holds the kind of answer asked for (a date, a count, a place, a name)."""
+        if self.wanted:
+            return any(ev.search(text) for ev in self.wanted)
+        return not self.who or self._new_name(text)
 
     def factor(self, text: str, sent: set[str], context: set[str]) -> float:
         f = 1.0
@@ -161,11 +170,16 @@ class _Checks:
 
     def _new_name(self, text: str) -> bool:
         """A 'who' answer names someone the question did not."""
+        return bool(self.new_names(text))
+
+    def new_names(self, text: str) -> list[str]:
+        """The names in a sentence that the question did not mention, offices left out."""
+        out = []
         for m in _NAME.finditer(text):
             words = [w for w in re.split(r"[ -]", m.group()) if w.lower() not in _INSTITUTIONAL]
             if words and not any(covered(t, self.q_terms) for t in terms(" ".join(words))):
-                return True
-        return False
+                out.append(" ".join(words))
+        return out
 
     def _close(self, words: list[str], sent: set[str], any_word: bool = False) -> bool:
         """A paraphrase still counts: some sentence word means nearly the same."""
@@ -185,6 +199,50 @@ class _Candidate:
     end: int
     text: str
     score: float = 0.0
+    dense: float = 0.0  # cosine with the question, before any check
+
+
+@dataclass
+class Assessment:
+    """What the extractive pass found: ranked sentences, their features, answer or refuse."""
+
+    candidates: list[_Candidate]
+    features: dict[str, float]
+    probability: float  # that the passages answer the question
+    refuse: bool
+    why: str
+
+
+def features(question: str, passages: list[Passage], cands: list[_Candidate],
+             checks: "_Checks") -> dict[str, float]:
+    """The handful of signals the refusal model weighs (names match assistant/refusal.json)."""
+    from ..retrieve import RRF_K
+
+    question = split_context(question)[0]
+    top = cands[0] if cands else None
+    wanted = set(terms(question, drop_question_words=True))
+    pool = set(terms(top.text)) | _contexts(passages)[top.passage] if top else set()
+    # A written question ("Who is ...?") gets its checks (names, question word, answer type)
+    # and they make support telling; a lower-case web query ("which method of forecasting uses
+    # averages") gets few, and there meaning tells more. The model weighs the two apart.
+    first = next((ch for ch in question if ch.isalpha()), "")  # past emoji and quotes
+    written = float(first.isupper() or "?" in question)
+    values = {
+        "support": top.score if top else 0.0,
+        "margin": top.score - cands[1].score if len(cands) > 1 else (top.score if top else 0.0),
+        "dense": max((c.dense for c in cands), default=0.0),
+        "type_match": float(bool(top) and checks.typed(top.text)),
+        "coverage": sum(covered(t, pool) for t in wanted) / len(wanted) if wanted else 1.0,
+        # Share of the names the question is about (those the corpus has) in that story.
+        "names_found": sum(covered(t, pool) for t in checks.anchors) / len(checks.anchors)
+        if checks.anchors else 1.0,
+        # Fused rank score of the top passage: highest when dense and BM25 both rank it first.
+        "agreement": passages[0].score * (RRF_K + 1) / 2 if passages else 0.0,
+        "written": written,
+    }
+    for f in ("support", "margin", "dense", "coverage"):
+        values[f"written_{f}"] = written * values[f]
+    return values
 
 
 class ExtractiveGenerator:
@@ -197,24 +255,43 @@ class ExtractiveGenerator:
 
     def generate(self, question: str, passages: list[Passage],
                  history: list[dict] | None = None) -> Answer:
-        candidates = self.rank(question, passages)
-        best = candidates[0].score if candidates else 0.0
-        if best < self.settings.abstain_threshold:
-            return abstention(question, passages, reason=f"best support {best:.2f} is below "
-                              f"{self.settings.abstain_threshold}", generator=self.name)
-        chosen = self._select(candidates, best)
-        return compose(question, passages, chosen, self.name)
+        """Quote the sentences that answer, or refuse when the calibrated score says none does."""
+        a = self.assess(question, passages)
+        if a.refuse:
+            return abstention(question, passages, reason=a.why, generator=self.name)
+        return compose(question, passages, self._select(a.candidates, question, passages),
+                       self.name)
+
+    def assess(self, question: str, passages: list[Passage]) -> "Assessment":
+        """The ranked sentences, the features of the best one, and the calibrated decision."""
+        cands, checks = self._rank(question, passages)
+        values = features(question, passages, cands, checks)
+        model = calibration()
+        p = model.probability(values)
+        best = values["support"]
+        # Beside the score, one rule no weighting should trade away: when none of the names the
+        # question is about (names the corpus has) is in the best sentence's story, the answer
+        # would be about someone else (a source filter that leaves only other stories).
+        refuse = (not cands or p < model.threshold or best < self.settings.abstain_threshold
+                  or values["names_found"] == 0)
+        why = (f"answer probability {p:.2f} (threshold {model.threshold:.2f}; best support "
+               f"{best:.2f}, floor {self.settings.abstain_threshold})")
+        return Assessment(cands, values, p, refuse, why)
 
     def rank(self, question: str, passages: list[Passage]) -> list[_Candidate]:
         """Every sentence of the passages, best first, with its support score in [0, 1]."""
+        return self._rank(question, passages)[0]
+
+    def _rank(self, question: str, passages: list[Passage]) -> tuple[list[_Candidate], "_Checks"]:
         cands = [_Candidate(i, *span) for i, p in enumerate(passages) for span in _sentences(p)]
-        cands = [c for c in cands if len(c.text.split()) >= 4]
-        if not cands:
-            return []
+        cands = [c for c in cands if len(c.text.split()) >= 4 and not _ASKS.search(c.text)]
         qv = self.embedder.embed_cached([question])[0]
-        dense = self.embedder.embed_cached([c.text for c in cands]) @ qv
         # A follow-up carries names from earlier turns: they pick the story, not the sentence.
         question, context = split_context(question)
+        checks = _Checks(question, self.embedder, context)
+        if not cands:
+            return [], checks
+        dense = self.embedder.embed_cached([c.text for c in cands]) @ qv
         q_terms = set(terms(question, drop_question_words=True))
         sent_terms = [set(terms(c.text)) for c in cands]
         # Local IDF over the candidate sentences: a query term found everywhere says little.
@@ -224,26 +301,74 @@ class ExtractiveGenerator:
         for c, d, st in zip(cands, dense, sent_terms):
             lexical = sum(w for t, w in weight.items() if covered(t, st)) / total
             c.score = 0.6 * float(d) + 0.4 * lexical + 0.04 / (1 + c.passage)
+            c.dense = float(d)
         cands.sort(key=lambda c: -c.score)
         # The checks below are costlier, so only the leading candidates get them.
-        checks = _Checks(question, self.embedder, context)
         contexts = _contexts(passages)
         for c in cands[:RECHECK]:
             c.score *= checks.factor(c.text, set(terms(c.text)), contexts[c.passage])
         for c in cands:
             c.score = float(np.clip(c.score, 0.0, 1.0))
-        return sorted(cands, key=lambda c: -c.score)
+        return sorted(cands, key=lambda c: -c.score), checks
 
-    def _select(self, cands: list[_Candidate], best: float) -> list[_Candidate]:
+    def _select(self, cands: list[_Candidate], question: str,
+                passages: list[Passage]) -> list[_Candidate]:
+        """The best sentence and close runners-up; for a question about several things, each part."""
+        asked = split_context(question)[0]
+        if not pt.several(asked):
+            return self._close_runners(cands, MAX_SENTENCES, 0.85)
+        chosen: list[_Candidate] = []
+        names = anchors(asked, numbers=False)
+        for i, part in enumerate(pt.parts(asked)):
+            query = part if i == 0 else pt.with_context(part, names)
+            ranked, checks = self._rank(query, passages) if len(pt.parts(asked)) > 1 else (cands, None)
+            if pt.asks_who_met(part):
+                found = self._people(ranked, checks or _Checks(part, self.embedder), passages)
+            else:
+                found = self._close_runners(ranked, pt.MAX_PARTS, 0.7)
+            chosen += [c for c in found if not any(c.start == o.start and c.passage == o.passage
+                                                   for o in chosen)]
+        # The parts read in the order their story tells them, under one bound.
+        first: dict[int, int] = {}
+        for c in chosen:
+            first.setdefault(passages[c.passage].article_id, len(first))
+        chosen = chosen[:pt.MAX_PARTS + 1]
+        return sorted(chosen, key=lambda c: (first[passages[c.passage].article_id], c.start))
+
+    def _close_runners(self, cands: list[_Candidate], limit: int, ratio: float) -> list[_Candidate]:
+        """The best sentence, and those scoring near it that do not restate a chosen one."""
+        if not cands:
+            return []
+        best = cands[0].score
         chosen = [cands[0]]
         vecs = {id(c): v for c, v in zip(cands, self.embedder.embed_cached([c.text for c in cands]))}
         for c in cands[1:]:
-            if len(chosen) == MAX_SENTENCES or c.score < 0.85 * best:
+            if len(chosen) == limit or c.score < ratio * best:
                 break
             # Skip restatements: two outlets often carry the same sentence reworded.
             if max(float(vecs[id(c)] @ vecs[id(o)]) for o in chosen) < 0.8:
                 chosen.append(c)
         return chosen
+
+    def _people(self, cands: list[_Candidate], checks: "_Checks",
+                passages: list[Passage]) -> list[_Candidate]:
+        """"Who did X meet": one sentence per person met, where the story is about X."""
+        contexts = _contexts(passages)
+        found, seen = [], set()
+        for c in cands:
+            # Weak support is expected: "During the meeting with ..., Zerrouki" shares few words
+            # with the question; the person, the meeting and the story are the evidence.
+            if len(found) == pt.MAX_PARTS or c.score < 0.1:
+                break
+            names = checks.new_names(c.text)
+            words = {w for n in names for w in n.split()}
+            pool = set(terms(c.text)) | contexts[c.passage]
+            if not names or words & seen or not pt.tells_a_meeting(c.text) \
+                    or not all(covered(a, pool) for a in checks.anchors):
+                continue
+            seen |= words
+            found.append(c)
+        return found or cands[:1]
 
 
 def _contexts(passages: list[Passage]) -> list[set[str]]:

@@ -1,0 +1,61 @@
+"""Complete answers: one cited sentence per person or part, follow-ups that pick one out."""
+
+import pytest
+
+from assistant.generators.parts import parts, several
+from assistant.records import Passage
+from assistant.sentences import split_sentences
+
+W = "004_e48939797a376529.txt"
+MET = "Who did Hashemi meet at WTDC-25, and what did they discuss?"
+
+
+@pytest.fixture(scope="module")
+def met(assistant):
+    return assistant.ask(MET)
+
+
+def test_a_question_about_several_people_names_each_with_a_citation(met):
+    assert not met.abstained
+    for person in ("Zerrouki", "Gitau", "Bogdan-Martin"):
+        quotes = [c for c in met.citations if person in c.quote]
+        assert quotes and all(c.source == W for c in quotes), (person, met.text)
+    # One sentence each, in the order the article tells them, not a dump of the article.
+    order = [met.text.index(p) for p in ("Zerrouki", "Gitau", "Doreen Bogdan-Martin")]
+    assert order == sorted(order) and len(met.citations) <= 6
+
+
+@pytest.mark.parametrize("question, person, said", [
+    ("What did the Kenyan one call for?", "Gitau", "cybersecurity"),
+    ("What did the Algerian one call for?", "Zerrouki", "undersea cables"),
+])
+def test_a_follow_up_picks_one_of_them_out(assistant, met, question, person, said):
+    history = [{"role": "user", "content": MET}, {"role": "assistant", "content": met.text}]
+    answer = assistant.ask(question, history=history)
+    assert person in answer.query and not answer.abstained, answer.notes
+    assert said in answer.text and answer.citations[0].source == W
+
+
+def test_single_questions_stay_single():
+    assert parts(MET) == ["Who did Hashemi meet at WTDC-25?", "what did they discuss?"]
+    assert several("Which countries signed the agreement?")
+    assert not several("Where was WTDC-25 held?") and parts("Where was WTDC-25 held?") == [
+        "Where was WTDC-25 held?"]
+
+
+def test_a_sentence_that_asks_is_never_the_answer(assistant):
+    text = ("Which wildly popular show was recently green lit for a new season? "
+            "The streaming service said Squid Game was green lit for a second season on Sunday.")
+    passage = Passage("c1", "a1", "quiz.txt", "News quiz", None, None, None, text, 0, len(text),
+                      2 / 61, sentences=split_sentences(text))
+    answer = assistant.generator("extractive").generate("Which show was green lit for a new season?",
+                                                        [passage])
+    assert "?" not in answer.text
+    assert answer.abstained or "Squid Game" in answer.text
+
+
+def test_a_capitalized_word_the_corpus_lacks_does_not_force_a_refusal(assistant):
+    # "Gulf" is in no indexed article, but it paraphrases where Oman is, not a name to find.
+    answer = assistant.ask("Which Gulf state's ambassador did Hashemi meet in Tehran?")
+    assert not answer.abstained, answer.notes
+    assert "Almuaini" in answer.text or "Oman" in answer.text

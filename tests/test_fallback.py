@@ -1,0 +1,89 @@
+"""An LLM answer is never worse than the extractive one: refusals are calibrated, empties fall back."""
+
+import pytest
+
+from assistant.generators import GENERATORS
+from assistant.records import Answer
+
+SEED = "Where was WTDC-25 held?"
+UNANSWERABLE = "When did Hashemi visit Serbia?"
+
+
+class StubGenerator:
+    """Isolates the fallback: replies with fixed text, counts calls; verified like an LLM."""
+
+    name = "stub"
+    verify = True
+    reply = ""
+    calls = 0
+
+    def __init__(self, settings, embedder):
+        pass
+
+    def generate(self, question, passages, history=None):
+        type(self).calls += 1
+        return Answer(question=question, text=self.reply, passages=passages, generator=self.name)
+
+
+class StreamingStub(StubGenerator):
+    def generate_stream(self, question, passages, history=None):
+        yield from self.reply.split(" ")
+        yield self.generate(question, passages, history)
+
+
+@pytest.fixture
+def stub(assistant, monkeypatch):
+    """The session assistant with 'stub' registered; a variant so no generator cache leaks."""
+    monkeypatch.setitem(GENERATORS, "stub", f"{__name__}:StubGenerator")
+    monkeypatch.setitem(GENERATORS, "stub-stream", f"{__name__}:StreamingStub")
+    monkeypatch.setattr(StubGenerator, "calls", 0)
+    return assistant.variant()
+
+
+def _final(stream):
+    *deltas, answer = list(stream)
+    assert all(isinstance(d, str) for d in deltas)
+    return answer
+
+
+@pytest.mark.parametrize("reply, why", [
+    ("WTDC-25 was held in Paris, France. [1]", "no sentence"),  # verification drops it all
+    ("The passages do not say where it was held.", "do not answer"),  # the model declines
+])
+def test_an_llm_answer_with_nothing_supported_falls_back_to_extractive(stub, monkeypatch, reply, why):
+    monkeypatch.setattr(StubGenerator, "reply", reply)
+    extractive = stub.ask(SEED, generator="extractive")
+    for answer in (stub.ask(SEED, generator="stub"),
+                   _final(stub.ask_stream(SEED, generator="stub")),
+                   _final(stub.ask_stream(SEED, generator="stub-stream"))):
+        assert not answer.abstained and "Baku" in answer.text
+        assert answer.text == extractive.text and answer.generator == "extractive"
+        note = [n for n in answer.notes if n.startswith("Answered with the extractive answer")]
+        assert note and why in note[0], answer.notes
+        assert any(n.startswith("verify: ") for n in answer.notes)  # what happened to the LLM's
+
+
+def test_a_supported_llm_answer_is_kept(stub, monkeypatch):
+    monkeypatch.setattr(StubGenerator, "reply", stub.ask(SEED, generator="extractive").text)
+    answer = stub.ask(SEED, generator="stub")
+    assert answer.generator == "stub" and "Baku" in answer.text and answer.citations
+    assert not any("extractive answer" in n for n in answer.notes)
+
+
+def test_the_calibrated_refusal_holds_for_every_generator(stub, monkeypatch):
+    monkeypatch.setattr(StubGenerator, "reply", "Hashemi visited Serbia in 2024. [1]")
+    for answer in (stub.ask(UNANSWERABLE, generator="stub"),
+                   _final(stub.ask_stream(UNANSWERABLE, generator="stub-stream"))):
+        assert answer.abstained and answer.text.startswith("The corpus does not say")
+    assert StubGenerator.calls == 0  # refused before the model was asked
+
+
+@pytest.mark.slow
+def test_the_bundled_model_answers_no_worse_than_extractive(assistant):
+    extractive = assistant.ask(SEED, generator="extractive")
+    llm = assistant.variant(generator="llamacpp", llm_max_tokens=64)
+    answer = llm.ask(SEED)
+    assert not answer.abstained and answer.citations
+    # Its own verified answer, or the extractive one, said so; never a refusal here.
+    assert answer.generator == "llamacpp" or (
+        answer.text == extractive.text and "extractive answer" in answer.notes[-1])
