@@ -20,7 +20,7 @@ def cache_home() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every tunable of the pipeline; see README 'Settings' for each variable."""
+    """Every tunable of the pipeline; see docs/settings.md for each variable."""
 
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     index_dir: Path = PROJECT_ROOT / "embeddings"
