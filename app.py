@@ -178,7 +178,9 @@ def build(service: ChatService) -> gr.Blocks:
                 text, answer = "", None
                 stream = service.pick(gen, url_, model_).ask_stream(
                     question, history=_plain_history(held), generator=gen, k=int(k_),
-                    filters=filters, as_of=(as_of_ or "today")[:10])
+                    # Blank is today, counted as an undated question is: nothing is published
+                    # later, time words count back from today, and no date note on every answer.
+                    filters=filters, as_of=(as_of_ or "")[:10] or None)
                 for item in stream:
                     if isinstance(item, Answer):
                         answer = item
