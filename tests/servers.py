@@ -102,8 +102,6 @@ def llama_server(model: Path, log_path: Path) -> LoopbackProcess:
     server = LoopbackProcess(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
-        f"http://127.0.0.1:{port}/v1/models", log_path, startup_s=90,
-        # As the llamacpp generator's child does: spinning OpenMP workers starve the test process.
-        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+        f"http://127.0.0.1:{port}/v1/models", log_path, startup_s=90)
     server.base = f"http://127.0.0.1:{port}/v1"
     return server

