@@ -318,10 +318,10 @@ class ExtractiveGenerator:
         if not pt.several(asked):
             return self._close_runners(cands, MAX_SENTENCES, 0.85)
         chosen: list[_Candidate] = []
-        names = anchors(asked, numbers=False)
-        for i, part in enumerate(pt.parts(asked)):
+        names, split = anchors(asked, numbers=False), pt.parts(asked)
+        for i, part in enumerate(split):
             query = part if i == 0 else pt.with_context(part, names)
-            ranked, checks = self._rank(query, passages) if len(pt.parts(asked)) > 1 else (cands, None)
+            ranked, checks = self._rank(query, passages) if len(split) > 1 else (cands, None)
             if pt.asks_who_met(part):
                 found = self._people(ranked, checks or _Checks(part, self.embedder), passages)
             else:
