@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..doctor import llama_features
+from ..doctor import cpu, llama_features
 
 
 @dataclass
@@ -82,12 +82,6 @@ def peak_rss_mb() -> float:
 
 def machine() -> dict[str, str]:
     """CPU, cores, memory, OS and Python, for the report header."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
     mem = ""
     try:
         mem = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
@@ -97,7 +91,7 @@ def machine() -> dict[str, str]:
     if hasattr(os, "getloadavg"):
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     # llama.cpp's own feature line, so a figure can be traced to the build that made it.
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": mem,
+    return {"cpu": cpu()["model"], "cores": str(os.cpu_count()), "memory": mem,
             "llama.cpp build": llama_features(),
             "os": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(), "load average (1/5/15 min) at start": load}
