@@ -160,7 +160,7 @@ class Assistant:
         turn = self.prepare(question, history, generator, k, filters, as_of)
         t0 = time.perf_counter()
         answer = base = turn.early or self.extract(turn)
-        if not base.abstained and turn.generator is not self.generator("extractive"):
+        if self.delegates(turn, base):
             answer = turn.generator.generate(turn.query, turn.passages, turn.history)
             answer = self.settle(turn, answer, base)
         return self.finish(turn, answer, time.perf_counter() - t0)
@@ -168,6 +168,10 @@ class Assistant:
     def extract(self, turn: Turn) -> Answer:
         """The extractive answer, or the calibrated refusal that holds for every generator."""
         return self.generator("extractive").generate(turn.query, turn.passages, turn.history)
+
+    def delegates(self, turn: Turn, base: Answer) -> bool:
+        """Whether another generator writes the answer: not when the extractive pass refused."""
+        return not base.abstained and turn.generator is not self.generator("extractive")
 
     def settle(self, turn: Turn, answer: Answer, base: Answer) -> Answer:
         """A generated answer checked against its passages; the extractive one if nothing holds."""

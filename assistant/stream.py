@@ -16,9 +16,9 @@ def ask_stream(assistant, question: str, history=None, generator=None, k=None,
     t0 = time.perf_counter()
     # The calibrated refusal holds for every generator, so the extractive pass runs first.
     answer = base = turn.early or assistant.extract(turn)
-    own = base.abstained or turn.generator is assistant.generator("extractive")
+    delegated = assistant.delegates(turn, base)
     stream = getattr(turn.generator, "generate_stream", None)
-    if not own and stream is not None:
+    if delegated and stream is not None:
         for item in stream(turn.query, turn.passages, turn.history):
             if isinstance(item, Answer):
                 answer = item
@@ -29,7 +29,7 @@ def ask_stream(assistant, question: str, history=None, generator=None, k=None,
     else:
         # Generators without native streaming answer at once; the text is replayed word by
         # word so every face can treat all generators alike.
-        if not own:
+        if delegated:
             answer = assistant.settle(turn, turn.generator.generate(turn.query, turn.passages,
                                                                     turn.history), base)
         for piece in re.findall(r"\S+\s*", answer.text):
