@@ -173,8 +173,7 @@ def build(service: ChatService) -> gr.Blocks:
             turn = len(history) - 1
             yield history, "", held, render.sources_placeholder("Searching the corpus\u2026")
             try:
-                filters = {"since": since_ or None, "until": until_ or None,
-                           "sources": only or None}
+                filters = _filters(since_, until_, only)
                 text, answer = "", None
                 stream = service.pick(gen, url_, model_).ask_stream(
                     question, history=_plain_history(held), generator=gen, k=int(k_),
@@ -243,8 +242,7 @@ def build(service: ChatService) -> gr.Blocks:
             try:
                 answer = service.assistant.ask(
                     question, history=history, generator=generator or None, k=k or None,
-                    filters={"since": since or None, "until": until or None,
-                             "sources": sources or None}, as_of=as_of or None)
+                    filters=_filters(since, until, sources), as_of=as_of or None)
             except Exception as exc:  # noqa: BLE001 - a message for the caller, never a traceback
                 raise gr.Error(_message(exc), print_exception=False) from None
             return answer.to_dict()
@@ -257,8 +255,7 @@ def build(service: ChatService) -> gr.Blocks:
                 text = ""
                 for item in service.assistant.ask_stream(
                         question, history=history, generator=generator or None, k=k or None,
-                        filters={"since": since or None, "until": until or None,
-                                 "sources": sources or None}, as_of=as_of or None):
+                        filters=_filters(since, until, sources), as_of=as_of or None):
                     if isinstance(item, Answer):
                         yield {"text": item.text, "answer": item.to_dict()}
                     else:
@@ -270,6 +267,11 @@ def build(service: ChatService) -> gr.Blocks:
         gr.api(ask, api_name="ask", concurrency_id="ask")
         gr.api(ask_stream, api_name="ask_stream", concurrency_id="ask")
     return demo
+
+
+def _filters(since, until, sources) -> dict:
+    """The filters ask() takes, from the form's or an API call's values (blank: none)."""
+    return {"since": since or None, "until": until or None, "sources": sources or None}
 
 
 def _plain_history(held: dict) -> list[dict]:
