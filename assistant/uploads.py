@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CorpusError
+from .errors import AssistantError, CorpusError
 from .ingest import SUPPORTED, file_limit_mb, read_corpus
 
 # Letters and digits of any script, dot, dash, underscore; everything else (slashes, control
@@ -120,6 +120,36 @@ def save_upload(source: str | Path, filename: str, corpus_dir: str | Path,
         raise CorpusError(f"{filename}: too many files named like {name}; rename it and retry.")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class Added:
+    """One batch of uploads, in the order sent: each file saved or refused, and the index sync."""
+
+    outcomes: list[tuple[str, Saved | AssistantError]] = field(default_factory=list)  # (name sent, ...)
+    report: object = None  # the IndexReport, when something new was saved
+
+    @property
+    def saved(self) -> list[Saved]:
+        return [o for _, o in self.outcomes if isinstance(o, Saved)]
+
+    @property
+    def refused(self) -> list[AssistantError]:
+        return [o for _, o in self.outcomes if not isinstance(o, Saved)]
+
+
+def add_files(files: list[tuple[str | Path, str]], corpus_dir: str | Path, max_mb: float,
+              index) -> Added:
+    """Save each (path, name sent) with the upload rules, then call `index()` once if any is new."""
+    out = Added()
+    for path, original in files:
+        try:
+            out.outcomes.append((original, save_upload(path, original, corpus_dir, max_mb)))
+        except AssistantError as exc:
+            out.outcomes.append((original, exc))
+    if any(not s.duplicate for s in out.saved):
+        out.report = index()
+    return out
 
 
 def _candidates(name: str):

@@ -152,7 +152,7 @@ def router(ctx) -> APIRouter:
     async def health() -> dict:
         snapshot = await to_thread.run_sync(lambda: ctx.assistant.snapshot)
         return {"status": "ok", "ready": True, "index_version": snapshot.version,
-                "articles": len({c.article_id for c in snapshot.chunks}),
+                "articles": len(snapshot.manifest.get("articles", {})),
                 "chunks": len(snapshot.chunks), "generators": available_generators(),
                 "default_generator": ctx.assistant.settings.generator,
                 "queue": {"concurrency": ctx.gate.concurrency, "queue_size": ctx.gate.queue_size,
@@ -169,26 +169,18 @@ def _index(assistant, lock: threading.Lock):
 def _add(assistant, files: list[UploadFile], lock: threading.Lock) -> dict:
     """Save each upload with the chat's rules, then index once; per-file outcome."""
     s = assistant.settings
-    results, refused = [], []
     with tempfile.TemporaryDirectory(prefix="assistant-upload-") as tmp:
+        paths = []
         for i, f in enumerate(files):
             path = Path(tmp) / str(i)
             with open(path, "wb") as out:
                 while chunk := f.file.read(1 << 20):
                     out.write(chunk)
-            try:
-                saved = uploads.save_upload(path, f.filename or "upload", s.corpus_dir,
-                                            s.max_file_mb)
-            except AssistantError as exc:
-                refused.append(exc)
-                results.append({"original": f.filename, "error": str(exc)})
-                continue
-            results.append({"original": saved.original, "name": saved.name,
-                            "articles": saved.articles, "duplicate": saved.duplicate,
-                            "problems": saved.problems})
-    if len(refused) == len(files):  # nothing accepted: the request failed as a whole
-        raise api_error(refused[0])
-    report = None
-    if any("name" in r and not r["duplicate"] for r in results):
-        report = dataclasses.asdict(_index(assistant, lock))
-    return {"files": results, "index": report}
+            paths.append((path, f.filename or "upload"))
+        added = uploads.add_files(paths, s.corpus_dir, s.max_file_mb, lambda: _index(assistant, lock))
+    if not added.saved:  # nothing accepted: the request failed as a whole
+        raise api_error(added.refused[0])
+    results = [{"original": name, "error": str(x)} if isinstance(x, AssistantError) else
+               {"original": x.original, "name": x.name, "articles": x.articles,
+                "duplicate": x.duplicate, "problems": x.problems} for name, x in added.outcomes]
+    return {"files": results, "index": dataclasses.asdict(added.report) if added.report else None}
