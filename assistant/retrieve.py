@@ -14,6 +14,12 @@ from .records import Chunk, Filters, Passage
 from .terms import terms
 
 RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
+# Each list is cut at POOL_PER_SLOT x k before fusion: at 80k chunks a gold article's best chunk
+# sat at rank 80-200 of one list for one question in ten (docs/retrieval.md).
+POOL_PER_SLOT = 20
+# A chunk also scores its article's fused rank (articles ranked by their best chunk in each list):
+# a story both lists put near the top wins over one chunk that only one list liked.
+ARTICLE_WEIGHT = 1.0
 # A question asked on a day is mostly about that week's news: chunks published in the
 # RECENCY_DAYS before as_of score (1 + RECENCY_WEIGHT) times more, and the raise halves with
 # every further RECENCY_DAYS (a week; a plateau, since quiz articles are 0-6 days old).
@@ -24,6 +30,13 @@ WINDOW_BOOST = 3.0
 # Two outlets retelling one event share most of their names and terms; topical neighbours
 # (same ministry, another meeting) are as close in embedding space but share far fewer.
 DUP_TERM_OVERLAP = 0.4
+# At news scale one long article's chunks crowded the k slots; each chunk of an article after
+# its best one (unless it overlaps it: then it widens that passage) counts this much, so other
+# stories get a slot first when they are nearly as close.
+ARTICLE_REPEAT = 0.5
+# The article-level steps (ARTICLE_WEIGHT, ARTICLE_REPEAT) apply when the candidates come from
+# more than this many articles per slot (docs/retrieval.md).
+SPREAD_ARTICLES = 2
 
 
 class HybridRetriever:
@@ -79,18 +92,37 @@ class HybridRetriever:
             allowed = admitted[self._pair_of]
             if not allowed.any():
                 return []
-        pool = max(k * 8, 40)
+        pool = max(k * POOL_PER_SLOT, 40)
         qv = self.embedder.embed_cached([query])[0] if query_vector is None else query_vector
-        dense = self._dense(qv, pool, allowed)
-        sparse = self._sparse(query, pool, allowed)
-        fused: dict[int, float] = {}
-        for ranking in (dense, sparse):
-            for rank, row in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        rankings = (self._dense(qv, pool, allowed), self._sparse(query, pool, allowed))
+        fused = _rrf(rankings)
+        stories = [self._articles(r) for r in rankings]
+        # In a small collection an article's other passages answer more than other stories do;
+        # the article-level steps pay when the candidates come from many articles (news scale).
+        many = len(set().union(*stories)) > SPREAD_ARTICLES * k
+        if many:
+            story = _rrf(stories)
+            for row in fused:  # kept on the scale of one fusion: answers weigh it (agreement)
+                fused[row] = (fused[row] + ARTICLE_WEIGHT * story[chunks[row].article_id]) / (1 + ARTICLE_WEIGHT)
         if scope.active():
             self._date_prior(fused, scope)
+        if many:
+            self._spread(fused)
         order = sorted(fused, key=lambda r: -fused[r])
         return self._collapse(order, fused, k)
+
+    def _articles(self, ranking: list[int]) -> list[str]:
+        """The articles of a chunk ranking, each at the rank of its best chunk."""
+        return list(dict.fromkeys(self.snapshot.chunks[row].article_id for row in ranking))
+
+    def _spread(self, fused: dict[int, float]) -> None:
+        """Lower an article's chunks after its best one, except those overlapping it."""
+        chunks, best = self.snapshot.chunks, {}
+        for row in sorted(fused, key=lambda r: -fused[r]):
+            c = chunks[row]
+            top = best.setdefault(c.article_id, c)
+            if c.start >= top.end or top.start >= c.end:
+                fused[row] *= ARTICLE_REPEAT
 
     def _date_prior(self, fused: dict[int, float], scope: DateScope) -> None:
         """Raise chunks in the question's time window and those published shortly before as_of."""
@@ -161,6 +193,15 @@ class HybridRetriever:
             return False
         ta, tb = self._terms[a], self._terms[b]
         return len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP
+
+
+def _rrf(rankings) -> dict:
+    """Reciprocal-rank fusion: each item scores 1/(RRF_K + rank) in every list it is in."""
+    fused: dict = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return fused
 
 
 def _overlap(p: Passage, c: Chunk | Passage) -> bool:
