@@ -30,13 +30,14 @@ WINDOW_BOOST = 3.0
 # Two outlets retelling one event share most of their names and terms; topical neighbours
 # (same ministry, another meeting) are as close in embedding space but share far fewer.
 DUP_TERM_OVERLAP = 0.4
-# At news scale one long article's chunks crowded the k slots; each chunk of an article after
-# its best one (unless it overlaps it: then it widens that passage) counts this much, so other
-# stories get a slot first when they are nearly as close.
+# At news scale one long article's chunks crowded the k slots; past the head of the list, each
+# chunk of an article after its best one (unless it overlaps it: then it widens that passage)
+# counts this much, so other stories get the later slots when they are nearly as close.
 ARTICLE_REPEAT = 0.5
 # The article-level steps (ARTICLE_WEIGHT, ARTICLE_REPEAT) apply when the candidates come from
 # more than this many articles per slot (docs/retrieval.md).
 SPREAD_ARTICLES = 2
+SPREAD_HEAD = 0.5  # the first half of the k slots rank by score alone: the answer reads them
 
 
 class HybridRetriever:
@@ -107,7 +108,7 @@ class HybridRetriever:
         if scope.active():
             self._date_prior(fused, scope)
         if many:
-            self._spread(fused)
+            self._spread(fused, k)
         order = sorted(fused, key=lambda r: -fused[r])
         return self._collapse(order, fused, k)
 
@@ -115,13 +116,13 @@ class HybridRetriever:
         """The articles of a chunk ranking, each at the rank of its best chunk."""
         return list(dict.fromkeys(self.snapshot.chunks[row].article_id for row in ranking))
 
-    def _spread(self, fused: dict[int, float]) -> None:
-        """Lower an article's chunks after its best one, except those overlapping it."""
+    def _spread(self, fused: dict[int, float], k: int) -> None:
+        """Past the head of the list, lower an article's chunks after its best one (not overlapping it)."""
         chunks, best = self.snapshot.chunks, {}
-        for row in sorted(fused, key=lambda r: -fused[r]):
+        for i, row in enumerate(sorted(fused, key=lambda r: -fused[r])):
             c = chunks[row]
             top = best.setdefault(c.article_id, c)
-            if c.start >= top.end or top.start >= c.end:
+            if i >= SPREAD_HEAD * k and (c.start >= top.end or top.start >= c.end):
                 fused[row] *= ARTICLE_REPEAT
 
     def _date_prior(self, fused: dict[int, float], scope: DateScope) -> None:
