@@ -98,9 +98,10 @@ _NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")
 _DATELINE = re.compile(r"^[A-Z][A-Z ]{2,}\s*[–—-]\s*|^[A-Z][a-z]+:\s+")
 MAX_SENTENCES = 3
 # Sentences embedded per ranking: the leading ones by the cheap first pass (shared terms and
-# passage rank). Embedding every sentence of k news passages cost ~0.7 s a question on 2 cores;
-# 12 is where dev answers stopped changing (docs/answers.md, "Fast at scale").
-SHORTLIST = 12
+# passage rank). Embedding every sentence of the passages was 95% of ask() on a news index;
+# at 16 the dev answers and refusal features stayed those of the full pass (docs/answers.md).
+SHORTLIST = 16
+RECHECK = 12  # of those, the best by meaning and terms get the costlier checks
 # A sentence that asks (a quiz's question, a headline) answers nothing.
 _ASKS = re.compile(r"\?[\"”’')\]]*$")
 # Words that narrow a question to a fact the corpus may lack ("the next forum", "the
@@ -309,9 +310,7 @@ class ExtractiveGenerator:
         lexical = np.zeros(len(cands))
         for t, w in weight.items():
             lexical[list(holders[t])] += w / total
-        # The cheap first pass: only the leading sentences by what needs no model are embedded,
-        # and only they get the checks; the words the checks compare by meaning are embedded
-        # in one call after them (not one per sentence, nor padded to a sentence's length).
+        # The cheap first pass: only the leading sentences by what needs no model are embedded.
         prior = np.array([0.04 / (1 + c.passage) for c in cands])
         keep = _shortlist(cands, 0.4 * lexical + prior, SHORTLIST)
         if pt.asks_who_met(question):
@@ -319,18 +318,24 @@ class ExtractiveGenerator:
             # words with the question ("During the meeting with ..., Zerrouki"): all are kept.
             keep = sorted(set(keep) | {i for i, c in enumerate(cands) if pt.tells_a_meeting(c.text)
                                        and checks.new_names(c.text)})
-        words = {w for i in keep for w in checks.paraphrase_words(sent_terms[i])}
-        vecs = self.embedder.embed_cached([cands[i].text for i in keep])
+        for i, v in zip(keep, self.embedder.embed_cached([cands[i].text for i in keep])):
+            c = cands[i]
+            c.dense = float(v @ qv)
+            c.score = 0.6 * c.dense + 0.4 * lexical[i] + prior[i]
+        keep.sort(key=lambda i: -cands[i].score)
+        # The checks below are costlier, so only the leading candidates get them; the words
+        # they compare by meaning are embedded in one call, not one per sentence.
+        checked = keep[:RECHECK]
+        words = {w for i in checked for w in checks.paraphrase_words(sent_terms[i])}
         if words:
             self.embedder.embed_cached(sorted(words))  # factor() below finds them cached
         contexts = _contexts(passages)
-        for i, v in zip(keep, vecs):
-            c = cands[i]
-            c.dense = float(v @ qv)
-            score = 0.6 * c.dense + 0.4 * lexical[i] + prior[i]
-            c.score = float(np.clip(score * checks.factor(c.text, sent_terms[i], contexts[c.passage]),
-                                    0.0, 1.0))
-        return sorted((cands[i] for i in keep), key=lambda c: -c.score), checks
+        for i in checked:
+            cands[i].score *= checks.factor(cands[i].text, sent_terms[i], contexts[cands[i].passage])
+        ranked = [cands[i] for i in keep]
+        for c in ranked:
+            c.score = float(np.clip(c.score, 0.0, 1.0))
+        return sorted(ranked, key=lambda c: -c.score), checks
 
     def _select(self, cands: list[_Candidate], question: str,
                 passages: list[Passage]) -> list[_Candidate]:
