@@ -17,6 +17,7 @@ from .embed import get_embedder
 from .errors import ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
 from .generators import get_generator
+from .generators.fallback import set_aside
 from .generators.parts import several
 from .index import IndexReport, IndexStore, Snapshot
 from .ingest import read_corpus
@@ -179,12 +180,12 @@ class Assistant:
             from .verify import verify_answer  # LLM output is checked against its passages
 
             answer = verify_answer(answer, turn.passages, self.embedder, self.settings)
-        if not answer.abstained or base.abstained:
+        why = set_aside(answer, base)
+        if not why:
             return answer
-        # The model declined, or verification dropped every sentence, yet the calibrated score
-        # says the passages answer: the extractive answer is right more often than a refusal.
-        why = next((n.split(": ", 1)[1] for n in answer.notes if n.startswith("abstained: ")),
-                   "it gave no supported answer")
+        # The model declined, verification dropped every sentence, or what it kept answers
+        # something else, yet the calibrated score says the passages answer: the extractive
+        # answer is right more often (docs/answers.md).
         base.notes = [n for n in answer.notes if not n.startswith("abstained: ")] + base.notes + [
             f"Answered with the extractive answer: the {answer.generator} answer was set aside "
             f"({why})."]

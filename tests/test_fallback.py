@@ -87,3 +87,24 @@ def test_the_bundled_model_answers_no_worse_than_extractive(assistant):
     # Its own verified answer, or the extractive one, said so; never a refusal here.
     assert answer.generator == "llamacpp" or (
         answer.text == extractive.text and "extractive answer" in answer.notes[-1])
+
+
+def test_a_supported_answer_to_something_else_gives_way_to_extractive(stub, monkeypatch):
+    # A true sentence of the retrieved passages, but not one the calibrated score picked.
+    extractive = stub.ask(SEED, generator="extractive")
+    picked = {c.quote for c in extractive.citations}
+    other = next(c.text for c in stub.generator("extractive").rank(SEED, extractive.passages)[::-1]
+                 if c.text not in picked and "Baku" not in c.text)
+    monkeypatch.setattr(StubGenerator, "reply", f"{other} [1]")
+    answer = stub.ask(SEED, generator="stub")
+    assert answer.text == extractive.text and answer.generator == "extractive"
+    assert "rests on none of the sentences" in answer.notes[-1], answer.notes
+
+
+def test_an_answer_that_leaves_out_what_the_sentence_says_gives_way(stub, monkeypatch):
+    # Supported by the very sentence the extractive answer quotes, but without where it was held.
+    monkeypatch.setattr(StubGenerator, "reply", "The officials met on the sidelines of the conference. [1]")
+    answer = stub.ask(SEED, generator="stub")
+    assert answer.generator == "extractive" and "Baku" in answer.text
+    assert "verify: kept=1" in " ".join(answer.notes)  # verification itself kept the sentence
+    assert "leaves out most of what" in answer.notes[-1], answer.notes

@@ -16,7 +16,7 @@ PARTS = ("ingestion", "latency", "coldstart", "backends", "scale", "generation",
 DEFAULT_OUT = PROJECT_ROOT / "docs" / "benchmarks.md"
 
 # Full run vs --quick: the sizes each benchmark works at.
-FULL = {"articles": 500, "questions": 200, "large_chunks": 10_000, "sizes": (1_000, 10_000, 100_000, 1_000_000),
+FULL = {"articles": 500, "questions": 200, "large_chunks": 50_000, "sizes": (1_000, 10_000, 100_000, 1_000_000),
         "backend_chunks": 600, "backend_queries": 100, "eval_limit": None, "cold_repeats": 3,
         "gen_runs": 3, "gen_tokens": 128, "rtqa_limit": None}
 QUICK = {"articles": 40, "questions": 60, "large_chunks": 1_000, "sizes": (1_000, 10_000),

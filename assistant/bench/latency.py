@@ -9,6 +9,7 @@ from .workspace import REAL_CORPUS, Workspace, questions
 
 RETRIEVAL_TARGET_MS = 15.0
 ASK_TARGET_MS = 40.0
+ASK_LARGE_TARGET_MS = 50.0  # issue 13: extractive ask() at k=5 over >= 50k chunks
 STAGES = ["query embedding", "dense search", "BM25", "fusion + collapse", "retrieval (dense+BM25+fusion)",
           "embedding + retrieval", "answer (extractive)", "ask() total"]
 
@@ -79,14 +80,16 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
     big.embedder = small.embedder
     log(f"latency: {len(qs)} questions over {len(big.snapshot.chunks)} chunks ...")
     large = measure(big, qs)
+    large_cold = measure(big, qs[:60], clear_cache=True)
     n_large = len(big.snapshot.chunks)
     s = Section("latency", "Query latency per stage (warm)")
     s.columns = ["stage", "real corpus p50 ms", "p95 ms", f"{n_large} chunks p50 ms", "p95 ms",
-                 "real corpus, empty cache p50 ms"]
+                 "real corpus, empty cache p50 ms", f"{n_large} chunks, empty cache p50 ms", "p95 ms"]
     for stage in STAGES:
         a, b, c = percentiles(real[stage]), percentiles(large[stage]), percentiles(real_cold[stage])
+        d = percentiles(large_cold[stage])
         s.rows.append([stage, round(a["p50"], 2), round(a["p95"], 2), round(b["p50"], 2),
-                       round(b["p95"], 2), round(c["p50"], 2)])
+                       round(b["p95"], 2), round(c["p50"], 2), round(d["p50"], 2), round(d["p95"], 2)])
     retrieval = percentiles(large["retrieval (dense+BM25+fusion)"])["p50"]
     with_embed = percentiles(large["embedding + retrieval"])["p50"]
     ask = percentiles(real["ask() total"])["p50"]
@@ -95,18 +98,26 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
                  "ask_p50_ms": ask, "ask_p95_ms": percentiles(real["ask() total"])["p95"],
                  "ask_large_p50_ms": percentiles(large["ask() total"])["p50"],
                  "ask_empty_cache_p50_ms": percentiles(real_cold["ask() total"])["p50"],
+                 "ask_large_empty_cache_p50_ms": percentiles(large_cold["ask() total"])["p50"],
+                 "ask_large_empty_cache_p95_ms": percentiles(large_cold["ask() total"])["p95"],
                  "questions": len(qs)}
     s.targets += [Target(f"retrieval p50 at {n_large} chunks (after query embedding)", retrieval,
                          RETRIEVAL_TARGET_MS, "ms"),
-                  Target("extractive ask() p50 (real corpus)", ask, ASK_TARGET_MS, "ms")]
+                  Target("extractive ask() p50 (real corpus)", ask, ASK_TARGET_MS, "ms"),
+                  Target(f"extractive ask() p50 at {n_large} chunks, k={big.settings.k}",
+                         s.figures["ask_large_p50_ms"], ASK_LARGE_TARGET_MS, "ms"),
+                  Target(f"extractive ask() p50 at {n_large} chunks, k={big.settings.k}, empty cache",
+                         s.figures["ask_large_empty_cache_p50_ms"], ASK_LARGE_TARGET_MS, "ms")]
     s.notes += [
         f"{len(qs)} questions: the {min(len(qs), 118)} of eval/questions.jsonl, then reworded copies "
         "(so no query repeats and the query-embedding cache never hits); 5 warm-up asks first.",
         f"Embedding backend: {getattr(small.embedder, 'backend', 'torch')}; index type at "
         f"{n_large} chunks: {big.snapshot.index_info['type']}.",
         "'Empty cache' clears the embedder's LRU cache before each of 60 questions, so the answer "
-        "step embeds every candidate sentence afresh (a first visitor's cost); the warm columns "
-        "keep it, as a running service does.",
+        "step embeds its shortlisted sentences afresh (a first visitor's cost); the warm columns "
+        "keep it, as a running service does. Nothing is precomputed at index time for answers: "
+        "the extractive pass embeds at most its shortlist (12 sentences a part, see "
+        "docs/answers.md), so answering adds no index-time cost.",
         f"The {n_large}-chunk index: the real articles, the ingestion benchmark's articles (real "
         "vectors) and filler articles whose vectors are Gaussian draws (same BM25 work, same "
         "vector count; dense hits among filler are meaningless, latency is not).",

@@ -12,7 +12,7 @@ from ..abstain import abstention, anchors, calibration
 from ..citations import format_marker, strip_markers
 from ..followup import split_context
 from ..records import Answer, Citation, Passage
-from ..terms import covered, terms
+from ..terms import covered, related, terms
 from . import parts as pt
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
@@ -97,7 +97,11 @@ _NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")
 # A dateline opens many wire stories ("TEHRAN –The ..."); it is not part of the answer.
 _DATELINE = re.compile(r"^[A-Z][A-Z ]{2,}\s*[–—-]\s*|^[A-Z][a-z]+:\s+")
 MAX_SENTENCES = 3
-RECHECK = 12
+# Sentences embedded per ranking: the leading ones by the cheap first pass (shared terms and
+# passage rank). Embedding every sentence of the passages was 95% of ask() on a news index;
+# at 16 the dev answers and refusal features stayed those of the full pass (docs/answers.md).
+SHORTLIST = 16
+RECHECK = 12  # of those, the best by meaning and terms get the costlier checks
 # A sentence that asks (a quiz's question, a headline) answers nothing.
 _ASKS = re.compile(r"\?[\"”’')\]]*$")
 # Words that narrow a question to a fact the corpus may lack ("the next forum", "the
@@ -180,6 +184,12 @@ class _Checks:
             if words and not any(covered(t, self.q_terms) for t in terms(" ".join(words))):
                 out.append(" ".join(words))
         return out
+
+    def paraphrase_words(self, sent: set[str]) -> list[str]:
+        """The words factor() will compare by meaning for this sentence (none when all match)."""
+        need = [] if any(covered(t, sent) for t in self.predicate) else list(self.predicate)
+        need += [t for t in self.focus if not covered(t, sent)]
+        return need + sorted(sent) if need else []
 
     def _close(self, words: list[str], sent: set[str], any_word: bool = False) -> bool:
         """A paraphrase still counts: some sentence word means nearly the same."""
@@ -279,7 +289,7 @@ class ExtractiveGenerator:
         return Assessment(cands, values, p, refuse, why)
 
     def rank(self, question: str, passages: list[Passage]) -> list[_Candidate]:
-        """Every sentence of the passages, best first, with its support score in [0, 1]."""
+        """The shortlisted sentences of the passages, best first, with support scores in [0, 1]."""
         return self._rank(question, passages)[0]
 
     def _rank(self, question: str, passages: list[Passage]) -> tuple[list[_Candidate], "_Checks"]:
@@ -291,25 +301,41 @@ class ExtractiveGenerator:
         checks = _Checks(question, self.embedder, context)
         if not cands:
             return [], checks
-        dense = self.embedder.embed_cached([c.text for c in cands]) @ qv
         q_terms = set(terms(question, drop_question_words=True))
         sent_terms = [set(terms(c.text)) for c in cands]
+        holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
-        weight = {t: math.log(1 + len(cands) / (1 + sum(covered(t, s) for s in sent_terms)))
-                  for t in q_terms}
+        weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}
         total = sum(weight.values()) or 1.0
-        for c, d, st in zip(cands, dense, sent_terms):
-            lexical = sum(w for t, w in weight.items() if covered(t, st)) / total
-            c.score = 0.6 * float(d) + 0.4 * lexical + 0.04 / (1 + c.passage)
-            c.dense = float(d)
-        cands.sort(key=lambda c: -c.score)
-        # The checks below are costlier, so only the leading candidates get them.
+        lexical = np.zeros(len(cands))
+        for t, w in weight.items():
+            lexical[list(holders[t])] += w / total
+        # The cheap first pass: only the leading sentences by what needs no model are embedded.
+        prior = np.array([0.04 / (1 + c.passage) for c in cands])
+        keep = _shortlist(cands, 0.4 * lexical + prior, SHORTLIST)
+        if pt.asks_who_met(question):
+            # Each meeting with someone new may be a part of the answer, though it shares few
+            # words with the question ("During the meeting with ..., Zerrouki"): all are kept.
+            keep = sorted(set(keep) | {i for i, c in enumerate(cands) if pt.tells_a_meeting(c.text)
+                                       and checks.new_names(c.text)})
+        for i, v in zip(keep, self.embedder.embed_cached([cands[i].text for i in keep])):
+            c = cands[i]
+            c.dense = float(v @ qv)
+            c.score = 0.6 * c.dense + 0.4 * lexical[i] + prior[i]
+        keep.sort(key=lambda i: -cands[i].score)
+        # The checks below are costlier, so only the leading candidates get them; the words
+        # they compare by meaning are embedded in one call, not one per sentence.
+        checked = keep[:RECHECK]
+        words = {w for i in checked for w in checks.paraphrase_words(sent_terms[i])}
+        if words:
+            self.embedder.embed_cached(sorted(words))  # factor() below finds them cached
         contexts = _contexts(passages)
-        for c in cands[:RECHECK]:
-            c.score *= checks.factor(c.text, set(terms(c.text)), contexts[c.passage])
-        for c in cands:
+        for i in checked:
+            cands[i].score *= checks.factor(cands[i].text, sent_terms[i], contexts[cands[i].passage])
+        ranked = [cands[i] for i in keep]
+        for c in ranked:
             c.score = float(np.clip(c.score, 0.0, 1.0))
-        return sorted(cands, key=lambda c: -c.score), checks
+        return sorted(ranked, key=lambda c: -c.score), checks
 
     def _select(self, cands: list[_Candidate], question: str,
                 passages: list[Passage]) -> list[_Candidate]:
@@ -369,6 +395,31 @@ class ExtractiveGenerator:
             seen |= words
             found.append(c)
         return found or cands[:1]
+
+
+def _holders(q_terms: set[str], sent_terms: list[set[str]]) -> dict[str, set[int]]:
+    """For each question term, the sentences that hold it or a form of it (terms.covered)."""
+    # Forms share their first four letters (terms.related), so each term is compared with
+    # that bucket of the sentences' vocabulary only, not with every word of every sentence.
+    where: dict[str, set[int]] = {}
+    for i, st in enumerate(sent_terms):
+        for w in st:
+            where.setdefault(w, set()).add(i)
+    bucket: dict[str, list[str]] = {}
+    for w in where:
+        bucket.setdefault(w[:4], []).append(w)
+    out = {}
+    for t in q_terms:
+        forms = [w for w in bucket.get(t[:4], ()) if related(t, w)] if len(t) >= 4 else [t]
+        out[t] = set().union(*(where.get(w, ()) for w in forms))
+    return out
+
+
+def _shortlist(cands: list[_Candidate], cheap: np.ndarray, n: int) -> list[int]:
+    """Indexes of the n best candidates by the cheap score, in their original order."""
+    if len(cands) <= n:
+        return list(range(len(cands)))
+    return sorted(np.argsort(-cheap, kind="stable")[:n].tolist())
 
 
 def _contexts(passages: list[Passage]) -> list[set[str]]:
