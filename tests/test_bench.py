@@ -133,7 +133,7 @@ def test_new_articles_extend_the_index_instead_of_rebuilding_it(tmp_path, monkey
     assert added.appended and not added.rebuilt and added.embedded == 1
     assert "added to the existing search index" in added.summary()
     assert snap.faiss_index.ntotal == len(snap.chunks) == len(before.chunks) + 1
-    assert snap.chunks[:-1] == before.chunks and snap.chunks[-1].source == "zz_new.txt"
+    assert snap.chunks[:-1] == before.chunks[:] and snap.chunks[-1].source == "zz_new.txt"
     assert np.array_equal(snap.vectors[:-1], before.vectors)
     # The new row's vector is where FAISS finds it, and retrieval ranks its chunk first.
     last = len(snap.chunks) - 1
