@@ -49,6 +49,7 @@ def synthetic_index(folder: Path, n: int, pool: list[str], base: np.ndarray, see
     from ..settings import Settings
 
     settings = Settings.load()
+    folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     n_articles = (n + 3) // 4
     articles = {f"synthetic-{j:07d}": {"source": f"synthetic_{j:07d}.txt", "hash": f"{j:016x}",
