@@ -164,3 +164,19 @@ def test_kill_9_midway_then_the_next_sync_embeds_only_the_rest(tmp_path):
     env = _env(corpus, index) | {"ASSISTANT_AUTO_INDEX": "false"}
     asked = subprocess.run(BIN + ["ask", SEED], env=env, capture_output=True, text=True, timeout=300)
     assert asked.returncode == 0 and "Baku" in asked.stdout
+
+
+def test_the_lean_bench_writes_a_loadable_index_without_the_model(tmp_path):
+    from assistant.bench import synth
+    from assistant.bench.lean import synthetic_index
+    from assistant.index import IndexStore
+
+    pool = synth.sentence_pool(CORPUS)
+    base = np.random.default_rng(0).standard_normal((50, 384)).astype(np.float32)
+    synthetic_index(tmp_path / "index", 40, pool, base / np.linalg.norm(base, axis=1, keepdims=True))
+    snap = IndexStore(tmp_path / "index").load()
+    assert len(snap.chunks) == len(snap.vectors) == 40 and len(snap.chunks.articles) == 10
+    c = snap.chunks[7]
+    # The extractive answer slices sentences out of the chunk text by these offsets.
+    assert all(c.text[a - c.start:b - c.start] in pool for a, b in c.sentences)
+    assert snap.bm25 is not None and snap.manifest["index"]["type"] == "flat"

@@ -192,10 +192,10 @@ def _rtqa(s: Section, ws: Workspace, source: Path, baseline, measure, log) -> No
     folder = ws.root / "lean-rtqa"
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns(".lock"))
-    manifest = json.loads((folder / (folder / "CURRENT").read_text().strip() / "manifest.json").read_text())
-    n = sum(1 for _ in open(folder / (folder / "CURRENT").read_text().strip() / "chunks.jsonl")) \
-        if manifest.get("format") == 1 else None
-    if manifest.get("format") == 1 and baseline:
+    live = folder / (folder / "CURRENT").read_text().strip()
+    if json.loads((live / "manifest.json").read_text()).get("format") == 1 and baseline:
+        with open(live / "chunks.jsonl", encoding="utf-8") as fh:
+            n = sum(1 for _ in fh)
         measure("RealTime QA", folder, n, 1, DATA / "corpus", baseline)
     log("lean: converting the RealTime QA index (assistant index) ...")
     env = _env(folder, DATA / "corpus", None) | {"ASSISTANT_AUTO_INDEX": "true"}
