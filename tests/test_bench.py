@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import zlib
 
 import numpy as np
 import pytest
@@ -77,7 +78,7 @@ class _HashEmbedder:
         out = np.zeros((len(texts), self.dimension), np.float32)
         for i, t in enumerate(texts):
             for w in t.lower().split():
-                out[i, hash(w) % self.dimension] += 1.0
+                out[i, zlib.crc32(w.encode()) % self.dimension] += 1.0  # hash() is salted per process
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
     embed_cached = embed
