@@ -20,19 +20,10 @@ from assistant.chunkstore import ChunkTable
 from assistant.errors import IndexStoreError
 from assistant.ingest import read_corpus
 from tests.conftest import CORPUS
-from tests.test_index import CountingEmbedder
+from tests.test_index import CountingEmbedder, fresh  # noqa: F401 - fresh is a fixture
 
 BIN = [sys.executable, "-m", "assistant.cli"]
 SEED = "Where was WTDC-25 held?"
-
-
-@pytest.fixture
-def fresh(tmp_path, assistant):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index")
-    a.embedder = CountingEmbedder(assistant.embedder)
-    return a
 
 
 def _reader(a: Assistant) -> Assistant:
