@@ -77,9 +77,14 @@ def build(vectors: np.ndarray, kind: str, seed: int = 0):
 
 
 def extend(index, info: dict, vectors: np.ndarray) -> dict:
-    """Add `vectors` as the next rows of a built index; returns its updated manifest entry."""
+    """Add `vectors` as the next rows of a built index; returns its updated manifest entry.
+
+    A flat index stored as its vectors alone (`index` None) has nothing to add to.
+    """
     import faiss
 
+    if index is None:
+        return info
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     if info.get("type") == "hnsw":  # a graph that grew past HNSW_LARGE needs the wider beam
@@ -109,13 +114,18 @@ def pq_subquantizers(dim: int) -> int:
 
 def search(index, info: dict, vectors: np.ndarray, qv: np.ndarray, k: int,
            allowed: np.ndarray | None = None) -> list[int]:
-    """Rows of the k best vectors for `qv`, best first; `allowed` is a per-row bool mask."""
+    """Rows of the k best vectors for `qv`, best first; `allowed` is a per-row bool mask.
+
+    `index` None is a flat index kept as `vectors` alone (format 2): searched exactly with numpy.
+    """
     import faiss
 
-    n = index.ntotal
+    n = len(vectors) if index is None else index.ntotal
     if n == 0 or k <= 0:
         return []
     q = np.ascontiguousarray(qv.reshape(1, -1), dtype=np.float32)
+    if index is None:
+        return _exact(vectors, np.flatnonzero(allowed) if allowed is not None else None, q[0], k)
     # One query is too little work to share: on two busy cores OpenMP's thread wake-ups made a
     # flat search of 10k vectors 4x slower. The setting belongs to the calling thread (an
     # OpenMP ICV), so an index build in another thread still gets every core.
@@ -145,10 +155,12 @@ def search(index, info: dict, vectors: np.ndarray, qv: np.ndarray, k: int,
     return [int(r) for r in found[:k]]
 
 
-def _exact(vectors: np.ndarray, rows: np.ndarray, q: np.ndarray, k: int) -> list[int]:
-    if not len(rows):
+def _exact(vectors: np.ndarray, rows: np.ndarray | None, q: np.ndarray, k: int) -> list[int]:
+    """The k best of `rows` (None: every row, scored in place without copying the vectors)."""
+    scores = vectors @ q if rows is None else vectors[rows] @ q
+    if not len(scores):
         return []
-    scores = vectors[rows] @ q
-    k = min(k, len(rows))
+    k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k]
-    return [int(rows[i]) for i in top[np.argsort(-scores[top], kind="stable")]]
+    best = top[np.argsort(-scores[top], kind="stable")]
+    return [int(r) for r in (best if rows is None else rows[best])]

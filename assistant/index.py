@@ -1,14 +1,16 @@
-"""Persisted FAISS index with a manifest: incremental sync, atomic replace, one writer at a time."""
+"""Persisted index versions with a manifest: incremental, resumable sync, atomic replace, one writer."""
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
+import itertools
 import json
 import os
 import shutil
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,12 +18,18 @@ import numpy as np
 
 from . import ann
 from .chunk import Chunker, embed_text
+from .chunkstore import ChunkTable, load_bm25, read_jsonl, write_bm25, write_chunks
 from .errors import IndexStoreError
 from .ingest import Corpus
 from .records import Chunk
 
-FORMAT = 1
-_FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "index.faiss")
+# 2: chunk columns + saved BM25 + vectors once (docs/index-format.md). 1: chunks.jsonl, BM25
+# rebuilt by every process; `assistant index` converts it without embedding again.
+FORMAT = 2
+# Vectors embedded by an unfinished sync, kept so the next run embeds only the rest.
+CACHE = ".embedded"
+# Texts embedded per checkpoint: a kill -9 loses at most this many (~7 s on 2 cores).
+CHECKPOINT = 512
 
 
 @dataclass
@@ -39,6 +47,7 @@ class IndexReport:
     seconds: float = 0.0
     rebuilt: str | None = None  # why a full rebuild happened, if it did
     appended: bool = False  # new vectors went into a copy of the old FAISS index (no rebuild)
+    converted: bool = False  # an older format's version was rewritten as this one, not re-embedded
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -49,6 +58,8 @@ class IndexReport:
             s += f" Full rebuild: {self.rebuilt}."
         elif self.appended:
             s += " New chunks were added to the existing search index."
+        if self.converted:
+            s += f" Converted the index to format {FORMAT} (no chunk embedded again)."
         return s
 
 
@@ -58,24 +69,33 @@ class Snapshot:
 
     version: str
     manifest: dict
-    chunks: list[Chunk]
-    vectors: np.ndarray
-    faiss_index: object
+    chunks: Sequence[Chunk]  # a ChunkTable (format 2); a list only while sync converts format 1
+    vectors: np.ndarray  # memory-mapped
+    faiss_index: object  # None for a flat index: the search reads `vectors` itself
+    bm25: object = None  # bm25s.BM25, memory-mapped; None when empty or format 1
+    path: Path | None = None
 
     @property
     def index_info(self) -> dict:
         """The FAISS index type and its search parameters, as the manifest records them."""
         return self.manifest.get("index") or {"type": "flat"}
 
-    def compatible(self, model: str, chunker: dict) -> str | None:
+    def compatible(self, model: str, chunker: dict, formats: tuple = (FORMAT,)) -> str | None:
         """None when usable with these settings, else the reason it is not."""
-        if self.manifest.get("format") != FORMAT:
-            return f"index format {self.manifest.get('format')} is not {FORMAT}"
+        if self.manifest.get("format") not in formats:
+            return (f"index format {self.manifest.get('format')} is not {FORMAT} (`assistant index` "
+                    "converts a format 1 index without embedding again)")
         if self.manifest.get("model") != model:
             return f"index was built with model {self.manifest.get('model')!r}, settings say {model!r}"
         if self.manifest.get("chunker") != chunker:
             return f"chunker settings changed ({self.manifest.get('chunker')} -> {chunker})"
         return None
+
+    def writable_faiss(self):
+        """A private, in-memory copy of the FAISS index to add rows to (the loaded one is mapped)."""
+        import faiss
+
+        return faiss.read_index(str(self.path / "index.faiss")) if self.faiss_index is not None else None
 
 
 class IndexStore:
@@ -105,25 +125,35 @@ class IndexStore:
         if not version:
             raise IndexStoreError(f"No index in {self.dir}. Build one with: assistant index")
         path = self.dir / version
+        bm25 = None
         try:
             manifest = json.loads((path / "manifest.json").read_text())
             if not isinstance(manifest, dict):
                 raise ValueError("manifest.json is not a JSON object")
-            with open(path / "chunks.jsonl", encoding="utf-8") as fh:
-                chunks = [_chunk(json.loads(line)) for line in fh]
-            vectors = np.load(path / "vectors.npy")
-            index = faiss.read_index(str(path / "index.faiss"))
+            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            if manifest.get("format") == 1:  # only sync reads it, to convert it
+                chunks = read_jsonl(path / "chunks.jsonl")
+                index = faiss.read_index(str(path / "index.faiss"))
+            else:
+                chunks = ChunkTable(path / "chunks")
+                kind = (manifest.get("index") or {}).get("type", "flat")
+                # Mapped, not read: the OS shares its pages between processes and drops them
+                # under pressure. A flat index has no file; its search reads `vectors`.
+                index = None if kind == "flat" else faiss.read_index(
+                    str(path / "index.faiss"), faiss.IO_FLAG_MMAP_IFC)
+                bm25 = load_bm25(path / "chunks", len(chunks))
         except Exception as exc:  # noqa: BLE001 - any damage means the same: rebuild
             raise IndexStoreError(
                 f"The index in {path} is damaged ({type(exc).__name__}: {exc}). "
                 "Rebuild it with: assistant index --rebuild"
             ) from None
-        if not (len(chunks) == vectors.shape[0] == index.ntotal):
+        in_faiss = len(chunks) if index is None else index.ntotal
+        if not (len(chunks) == vectors.shape[0] == in_faiss):
             raise IndexStoreError(
                 f"The index in {path} is inconsistent ({len(chunks)} chunks, {vectors.shape[0]} "
-                f"vectors, {index.ntotal} in FAISS). Rebuild it with: assistant index --rebuild"
+                f"vectors, {in_faiss} in FAISS). Rebuild it with: assistant index --rebuild"
             )
-        return Snapshot(version, manifest, chunks, vectors, index)
+        return Snapshot(version, manifest, chunks, vectors, index, bm25, path)
 
     def sync(self, corpus: Corpus, embedder, chunker: Chunker, model: str, chunker_sig: dict,
              rebuild: bool = False, progress: bool = True) -> IndexReport:
@@ -155,69 +185,74 @@ class IndexStore:
         if space:  # e.g. int8 vectors: an index of fp32 ones must be rebuilt, and back
             model = f"{model} [{space}]"
         old, reason = None, "requested" if rebuild else None
-        if not rebuild and (self.dir / "CURRENT").exists():
+        if rebuild:  # a requested rebuild trusts nothing kept from before, checkpoints included
+            shutil.rmtree(self.dir / CACHE, ignore_errors=True)
+        elif (self.dir / "CURRENT").exists():
             try:
                 old = self.load()
-                reason = old.compatible(model, chunker_sig)
+                reason = old.compatible(model, chunker_sig, formats=(1, FORMAT))
             except IndexStoreError as exc:
                 reason = f"previous index unreadable ({exc})"
             if reason:
                 old = None
         old_articles = old.manifest["articles"] if old else {}
         report = IndexReport(version="", rebuilt=reason, problems=[str(p) for p in corpus.problems])
-        chunks: list[Chunk] = []
-        rows: list[int | None] = []  # row in the old vectors, or None when it must be embedded
-        by_article = _rows_by_article(old) if old else {}
+        report.converted = bool(old) and old.manifest.get("format") != FORMAT
+        rows: list[int | None] = []  # row in the old version, or None when it must be embedded
+        new: dict[int, Chunk] = {}  # position in `rows` -> the chunk to embed there
+        by_article = _rows_by_article(old.chunks) if old else {}
         seen = set()
         for art in corpus.articles:
             seen.add(art.id)
             prev = old_articles.get(art.id)
             if prev and prev["hash"] == art.content_hash:
                 report.unchanged += 1
-                for row in by_article.get(art.id, []):
-                    chunks.append(old.chunks[row])
-                    rows.append(row)
+                rows += by_article.get(art.id, [])
                 continue
             if prev:
                 report.changed += 1
             else:
                 report.added += 1
-            new = chunker.chunk(art)
-            chunks += new
-            rows += [None] * len(new)
+            for c in chunker.chunk(art):
+                new[len(rows)] = c
+                rows.append(None)
         report.removed = len(set(old_articles) - seen)
-        todo = [i for i, r in enumerate(rows) if r is None]
-        report.embedded = len(todo)
-        kind = self._index_kind(len(chunks))
-        if (old and not todo and not report.removed and len(chunks) == len(old.chunks)
-                and old.index_info.get("type") == kind
+        todo = list(new)
+        kind = self._index_kind(len(rows))
+        report.articles, report.chunks = len(corpus.articles), len(rows)
+        if (old and not todo and not report.removed and not report.converted
+                and len(rows) == len(old.chunks) and old.index_info.get("type") == kind
                 and old.manifest.get("corpus") == str(corpus.root)):
             # Nothing changed: keep the live version instead of rewriting every file (and
             # rebuilding an HNSW graph) on each start; CURRENT stays where it is.
-            report.version, report.articles, report.chunks = old.version, len(corpus.articles), len(chunks)
-            report.seconds = time.perf_counter() - t0
+            report.version, report.seconds = old.version, time.perf_counter() - t0
             return report
         # Nothing to embed means no reason to load the model (fast restarts).
-        fresh = embedder.embed([embed_text(chunks[i]) for i in todo], progress=progress) if todo else None
+        fresh = None
+        if todo:
+            fresh, report.embedded = self._embed([embed_text(new[i]) for i in todo], embedder, model, progress)
         dim = fresh.shape[1] if todo else (old.vectors.shape[1] if old else embedder.dimension)
         built = None
-        if (old and todo and not report.changed and not report.removed
+        if (old and not report.changed and not report.removed
                 and old.index_info.get("type") == kind
-                and len(chunks) <= 2 * old.index_info.get("built_with", len(old.chunks))):
-            # Only new articles: extend the old FAISS index rather than rebuild it (an HNSW graph
-            # of 100k chunks takes ~45 s to build). Old rows keep their numbers, new ones follow;
-            # at twice the size it was built with, it is rebuilt so IVF codebooks fit the data.
-            built = old.faiss_index, ann.extend(old.faiss_index, dict(old.index_info), fresh)
-            chunks = old.chunks + [chunks[i] for i in todo]
-            vectors = np.concatenate([old.vectors, fresh])
-            report.appended = True
+                and len(rows) <= 2 * old.index_info.get("built_with", len(old.chunks))):
+            # Only new articles (or none: a format conversion): extend the old FAISS index rather
+            # than rebuild it (an HNSW graph of 100k chunks takes ~45 s to build). Old rows keep
+            # their numbers, new ones follow; at twice the size it was built with, it is rebuilt
+            # so IVF codebooks fit the data.
+            index, info = (old.writable_faiss() if kind != "flat" else None), dict(old.index_info)
+            built = index, (ann.extend(index, info, fresh) if todo else info)
+            chunks: Iterable[Chunk] = itertools.chain(old.chunks, (new[i] for i in todo))
+            vectors = np.concatenate([old.vectors, fresh]) if todo else old.vectors
+            report.appended = bool(todo)
         else:
-            vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-            for i, r in enumerate(rows):
-                if r is not None:
-                    vectors[i] = old.vectors[r]
+            vectors = np.zeros((len(rows), dim), dtype=np.float32)
+            kept = [i for i, r in enumerate(rows) if r is not None]
+            if kept:
+                vectors[kept] = old.vectors[[rows[i] for i in kept]]
             if todo:
                 vectors[todo] = fresh
+            chunks = (new[i] if r is None else old.chunks[r] for i, r in enumerate(rows))
         manifest = {
             "format": FORMAT, "model": model, "dimension": dim, "chunker": chunker_sig,
             "corpus": str(corpus.root), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -225,9 +260,46 @@ class IndexStore:
                                 "date": a.date} for a in corpus.articles},
         }
         report.version = self._write(manifest, chunks, vectors, kind, built)
-        report.articles, report.chunks = len(corpus.articles), len(chunks)
+        shutil.rmtree(self.dir / CACHE, ignore_errors=True)  # published: the checkpoints are spent
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _embed(self, texts: list[str], embedder, model: str, progress: bool) -> tuple[np.ndarray, int]:
+        """(vectors of `texts`, how many went through the model), checkpointing as it goes.
+
+        Every CHECKPOINT texts, their vectors are saved under CACHE keyed by a hash of model and
+        text, so a sync killed midway leaves them for the next run, which embeds only the rest.
+        """
+        cache = self.dir / CACHE
+        cache.mkdir(exist_ok=True)
+        keys = [hashlib.sha256(f"{model}\0{t}".encode()).hexdigest()[:32] for t in texts]
+        done: dict[str, np.ndarray] = {}
+        for part in sorted(cache.glob("part-*.npz")):
+            try:
+                with np.load(part) as z:
+                    done.update(zip(z["keys"].tolist(), z["vectors"]))
+            except Exception:  # noqa: BLE001 - torn by a power cut: embed those again
+                part.unlink(missing_ok=True)
+        missing = list({k: i for i, k in enumerate(keys) if k not in done}.values())
+        bar = None
+        if progress and missing:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(missing), desc="Embedding", unit="chunk")
+        for lo in range(0, len(missing), CHECKPOINT):
+            batch = missing[lo:lo + CHECKPOINT]
+            vecs = np.asarray(embedder.embed([texts[i] for i in batch], progress=False), dtype=np.float32)
+            names = np.array([keys[i] for i in batch])
+            tmp = cache / f".part-{uuid.uuid4().hex[:8]}"
+            with open(tmp, "wb") as fh:
+                np.savez(fh, keys=names, vectors=vecs)
+            os.replace(tmp, cache / f"part-{lo // CHECKPOINT:06d}-{uuid.uuid4().hex[:6]}.npz")
+            done.update(zip(names.tolist(), vecs))
+            if bar:
+                bar.update(len(batch))
+        if bar:
+            bar.close()
+        return np.stack([done[k] for k in keys]), len(missing)
 
     def _index_kind(self, n: int) -> str:
         """flat, hnsw or ivfpq for n vectors (auto: flat below the ANN threshold)."""
@@ -240,7 +312,7 @@ class IndexStore:
             threshold = settings.ann_threshold if threshold is None else threshold
         return ann.choose(n, kind, threshold)
 
-    def _write(self, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
+    def _write(self, manifest: dict, chunks: Iterable[Chunk], vectors: np.ndarray,
                kind: str | None = None, built: tuple | None = None) -> str:
         """Write a new version beside the live one, then switch CURRENT in one rename."""
         import faiss
@@ -248,15 +320,20 @@ class IndexStore:
         self._cleanup_temp()
         tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
-        index, manifest["index"] = built or ann.build(vectors, kind or self._index_kind(len(vectors)))
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c in chunks:
-                fh.write(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n")
+        kind = kind or self._index_kind(len(vectors))
+        if built is None:
+            # A flat index is the vectors themselves: searched from vectors.npy, never copied.
+            built = (None, {"type": "flat", "built_with": len(vectors)}) if kind == "flat" \
+                else ann.build(vectors, kind)
+        index, manifest["index"] = built
+        write_chunks(tmp / "chunks", chunks)
+        write_bm25(tmp / "chunks", ChunkTable(tmp / "chunks"))
         np.save(tmp / "vectors.npy", vectors)
-        faiss.write_index(index, str(tmp / "index.faiss"))
+        if index is not None:
+            faiss.write_index(index, str(tmp / "index.faiss"))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        for name in _FILES:
-            _fsync(tmp / name)
+        for path in sorted(tmp.rglob("*")):
+            _fsync(path)
         version = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         os.rename(tmp, self.dir / version)
         pointer = self.dir / f".CURRENT.{uuid.uuid4().hex[:8]}"
@@ -281,16 +358,13 @@ class IndexStore:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _rows_by_article(snapshot: Snapshot) -> dict[str, list[int]]:
+def _rows_by_article(chunks: Sequence[Chunk]) -> dict[str, list[int]]:
+    if isinstance(chunks, ChunkTable):
+        return chunks.rows_by_article()
     out: dict[str, list[int]] = {}
-    for row, c in enumerate(snapshot.chunks):
+    for row, c in enumerate(chunks):
         out.setdefault(c.article_id, []).append(row)
     return out
-
-
-def _chunk(d: dict) -> Chunk:
-    d["sentences"] = [tuple(s) for s in d.get("sentences", [])]
-    return Chunk(**d)
 
 
 def _fsync(path: Path):

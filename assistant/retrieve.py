@@ -47,7 +47,8 @@ class HybridRetriever:
         self.snapshot, self.embedder = snapshot, embedder
         self.dedup_threshold = dedup_threshold
         self._bm25 = None
-        self._terms: list[set[str]] = []
+        self._terms: dict[int, set[str]] = {}  # a chunk's terms, stemmed when a duplicate test needs them
+        self._article = np.zeros(0, dtype=np.int32)  # chunk row -> article row
         self.vocabulary: set[str] = set()
         self.undated = 0
         # Filters look at an article's date and source only: test each pair once, not each chunk
@@ -56,26 +57,17 @@ class HybridRetriever:
         self._pair_of = np.zeros(0, dtype=np.int64)
 
     def prepare(self) -> None:
-        """Build the BM25 index over chunk texts (seconds for 100k chunks)."""
-        import logging
-
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-
-        docs = [terms(embed_text(c)) or ["__empty__"] for c in self.snapshot.chunks]
-        self._terms = [set(d) for d in docs]
-        self.vocabulary = {t for d in docs for t in d}
+        """Open what search needs from the snapshot's stored columns and BM25 index (no chunk parsed)."""
+        table = self.snapshot.chunks
+        self._bm25 = self.snapshot.bm25
+        self.vocabulary = set(self._bm25.vocab_dict) - {""} if self._bm25 is not None else set()
+        self._article = np.asarray(table.article)
         ids: dict[tuple[str | None, str], int] = {}
-        chunks = self.snapshot.chunks
-        self._pair_of = np.fromiter((ids.setdefault((c.date, c.source), len(ids)) for c in chunks),
-                                    np.int64, len(chunks))
+        pair_of_article = np.fromiter((ids.setdefault((a["date"], a["source"]), len(ids)) for a in table.articles),
+                                      np.int64, len(table.articles))
+        self._pair_of = pair_of_article[self._article]
         self._pairs = list(ids)
-        self.undated = len({c.article_id for c in chunks if not c.date})  # named in dated answers' notes
-        bm25 = bm25s.BM25()
-        if docs:
-            bm25.index(docs, show_progress=False)
-        self._bm25 = bm25
+        self.undated = sum(1 for a in table.articles if not a["date"])  # named in dated answers' notes
 
     def search(self, query: str, k: int, filters: Filters | None = None,
                query_vector: np.ndarray | None = None, scope: DateScope | None = None) -> list[Passage]:
@@ -187,13 +179,19 @@ class HybridRetriever:
         return passages
 
     def _duplicates(self, a: int, b: int) -> bool:
-        chunks, vectors = self.snapshot.chunks, self.snapshot.vectors
-        if chunks[a].article_id == chunks[b].article_id:
+        vectors = self.snapshot.vectors
+        if self._article[a] == self._article[b]:
             return False
         if float(vectors[a] @ vectors[b]) < self.dedup_threshold:
             return False
-        ta, tb = self._terms[a], self._terms[b]
+        ta, tb = self._terms_of(a), self._terms_of(b)
         return len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP
+
+    def _terms_of(self, row: int) -> set[str]:
+        # Only near-identical vectors reach the term test: a few chunks per query, not all of them.
+        if row not in self._terms:
+            self._terms[row] = set(terms(embed_text(self.snapshot.chunks[row])) or ["__empty__"])
+        return self._terms[row]
 
 
 def _rrf(rankings) -> dict:

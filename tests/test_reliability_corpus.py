@@ -46,7 +46,7 @@ def test_a_messy_folder_indexes_what_it_can(tmp_path, assistant):
 def test_missing_chunk_table_is_rebuilt(tmp_path, assistant, corpus_copy):
     a = _assistant(tmp_path, assistant, corpus_copy)
     a.index(progress=False)
-    (tmp_path / "index" / a.store.current() / "chunks.jsonl").unlink()
+    shutil.rmtree(tmp_path / "index" / a.store.current() / "chunks")
     report = a.index(progress=False)
     assert report.rebuilt and "unreadable" in report.rebuilt
     assert "Baku" in a.ask("Where was WTDC-25 held?").text

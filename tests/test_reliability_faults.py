@@ -94,15 +94,16 @@ def _other_model_index(a: Assistant, folder: Path) -> Path:
 
 
 FAULTS = {
-    "index.faiss cut in half": lambda a, tmp: _cut(_live(a) / "index.faiss"),
-    "index.faiss emptied": lambda a, tmp: (_live(a) / "index.faiss").write_bytes(b""),
     "vectors.npy cut in half": lambda a, tmp: _cut(_live(a) / "vectors.npy"),
-    "chunks.jsonl cut in half": lambda a, tmp: _cut(_live(a) / "chunks.jsonl"),
+    "chunk texts cut in half": lambda a, tmp: _cut(_live(a) / "chunks" / "texts.bin"),
+    "a chunk column emptied": lambda a, tmp: (_live(a) / "chunks" / "article.npy").write_bytes(b""),
+    "chunk tables cut in half": lambda a, tmp: _cut(_live(a) / "chunks" / "tables.json"),
+    "BM25 index cut in half": lambda a, tmp: _cut(_live(a) / "chunks" / "bm25" / "data.csc.index.npy"),
     "manifest.json cut in half": lambda a, tmp: _cut(_live(a) / "manifest.json"),
     "manifest.json from another model": lambda a, tmp: shutil.copy(
         _other_model_index(a, tmp / "other") / "manifest.json", _live(a) / "manifest.json"),
-    "a whole index from another model": lambda a, tmp: [
-        shutil.copy(p, _live(a) / p.name) for p in _other_model_index(a, tmp / "other").iterdir()],
+    "a whole index from another model": lambda a, tmp: shutil.copytree(
+        _other_model_index(a, tmp / "other"), _live(a), dirs_exist_ok=True),
     "CURRENT names a missing version": lambda a, tmp: (
         a.settings.index_dir / "CURRENT").write_text("v-19700101-000000-gone00"),
     "live version folder deleted": lambda a, tmp: shutil.rmtree(_live(a)),
@@ -170,8 +171,8 @@ def _run(env, *args):
 
 
 @pytest.mark.slow
-def test_cli_truncated_faiss_file(built):
-    _cut(_live(built) / "index.faiss")
+def test_cli_truncated_chunk_texts(built):
+    _cut(_live(built) / "chunks" / "texts.bin")
     asked = _run(_env(built, ASSISTANT_AUTO_INDEX="false"), "ask", SEED)
     assert asked.returncode == 4
     assert asked.stderr.startswith("Error: The index in ") and "is damaged" in asked.stderr

@@ -12,16 +12,16 @@ import click
 
 from ..settings import PROJECT_ROOT
 
-PARTS = ("ingestion", "latency", "coldstart", "backends", "scale", "generation", "realtimeqa")
+PARTS = ("ingestion", "latency", "coldstart", "backends", "scale", "generation", "realtimeqa", "lean")
 DEFAULT_OUT = PROJECT_ROOT / "docs" / "benchmarks.md"
 
 # Full run vs --quick: the sizes each benchmark works at.
 FULL = {"articles": 500, "questions": 200, "large_chunks": 50_000, "sizes": (1_000, 10_000, 100_000, 1_000_000),
         "backend_chunks": 600, "backend_queries": 100, "eval_limit": None, "cold_repeats": 3,
-        "gen_runs": 3, "gen_tokens": 128, "rtqa_limit": None}
+        "gen_runs": 3, "gen_tokens": 128, "rtqa_limit": None, "lean_sizes": (100_000,)}
 QUICK = {"articles": 40, "questions": 60, "large_chunks": 1_000, "sizes": (1_000, 10_000),
          "backend_chunks": 120, "backend_queries": 30, "eval_limit": 30, "cold_repeats": 1,
-         "gen_runs": 1, "gen_tokens": 32, "rtqa_limit": 20}
+         "gen_runs": 1, "gen_tokens": 32, "rtqa_limit": 20, "lean_sizes": (10_000,)}
 
 
 def _parts(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
@@ -59,7 +59,7 @@ def run_parts(parts: list[str], cfg: dict, ws, log=print) -> tuple[list, list[st
 
 def _run_part(part: str, cfg: dict, ws, log):
     """One benchmark part, timed and stamped."""
-    from . import backends, coldstart, generation, ingestion, latency, realtimeqa, scale
+    from . import backends, coldstart, generation, ingestion, latency, lean, realtimeqa, scale
     from .common import Timer
 
     with Timer() as t:
@@ -76,6 +76,8 @@ def _run_part(part: str, cfg: dict, ws, log):
             section = scale.run(*_scale_inputs(ws, cfg, log), sizes=cfg["sizes"], log=log)
         elif part == "generation":
             section = generation.run(cfg["gen_runs"], cfg["gen_tokens"], log=log)
+        elif part == "lean":
+            section = lean.run(ws, cfg["lean_sizes"], cfg["cold_repeats"], log=log)
         else:
             section = realtimeqa.run(log=log, limit=cfg["rtqa_limit"])
     section.seconds = t.wall
@@ -118,8 +120,9 @@ def _text(section) -> str:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Scratch folder for corpora and indexes (default: a temp folder, removed after).")
 def bench_command(quick, only, skip, sizes, out, no_write, workdir):
-    """Measure ingestion, query latency, cold start, embedding backends, index scale, generation
-    and, when ../shared/data/realtimeqa-dev exists, retrieval on RealTime QA.
+    """Measure ingestion, query latency, cold start, embedding backends, index scale, generation,
+    the lean index at 100k chunks and, when ../shared/data/realtimeqa-dev exists, retrieval on
+    RealTime QA.
 
     Prints each part's table as it finishes and writes docs/benchmarks.md with the machine,
     versions, date, targets and a chart. The full run took 25 minutes on 2 shared cores, 11 of
