@@ -96,7 +96,7 @@ class HybridRetriever:
         if many:
             story = _rrf(stories)
             for row in fused:  # kept on the scale of one fusion: answers weigh it (agreement)
-                fused[row] = (fused[row] + ARTICLE_WEIGHT * story[chunks[row].article_id]) / (1 + ARTICLE_WEIGHT)
+                fused[row] = (fused[row] + ARTICLE_WEIGHT * story[self._article[row]]) / (1 + ARTICLE_WEIGHT)
         if scope.active():
             self._date_prior(fused, scope)
         if many:
@@ -104,25 +104,25 @@ class HybridRetriever:
         order = sorted(fused, key=lambda r: -fused[r])
         return self._collapse(order, fused, k)
 
-    def _articles(self, ranking: list[int]) -> list[str]:
+    def _articles(self, ranking: list[int]) -> list[int]:
         """The articles of a chunk ranking, each at the rank of its best chunk."""
-        return list(dict.fromkeys(self.snapshot.chunks[row].article_id for row in ranking))
+        return list(dict.fromkeys(int(self._article[row]) for row in ranking))
 
     def _spread(self, fused: dict[int, float], k: int) -> None:
         """Past the head of the list, lower an article's chunks after its best one (not overlapping it)."""
-        chunks, best = self.snapshot.chunks, {}
+        spans, best = self.snapshot.chunks.spans, {}
         for i, row in enumerate(sorted(fused, key=lambda r: -fused[r])):
-            c = chunks[row]
-            top = best.setdefault(c.article_id, c)
-            if i >= SPREAD_HEAD * k and (c.start >= top.end or top.start >= c.end):
+            (start, end), top = spans[row], best.setdefault(int(self._article[row]), row)
+            if i >= SPREAD_HEAD * k and (start >= spans[top][1] or spans[top][0] >= end):
                 fused[row] *= ARTICLE_REPEAT
 
     def _date_prior(self, fused: dict[int, float], scope: DateScope) -> None:
         """Raise chunks in the question's time window and those published shortly before as_of."""
         day = (scope.as_of or dt.date.today()).toordinal()
         recency = bool(scope.as_of or scope.recent)
+        articles = self.snapshot.chunks.articles
         for row in fused:
-            date = self.snapshot.chunks[row].date
+            date = articles[self._article[row]]["date"]
             if not date:
                 continue  # undated: neither raised nor dropped
             if recency:
