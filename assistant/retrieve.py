@@ -150,48 +150,62 @@ class HybridRetriever:
 
     def _collapse(self, order: list[int], fused: dict[int, float], k: int) -> list[Passage]:
         """Keep the best of each group of near-identical passages (one story, two outlets)."""
-        kept: list[int] = []  # the row each passage started from, for the duplicate test
+        table = self.snapshot.chunks
+        kept: list[int] = []  # the position in `order` each passage started from, for the duplicate test
         passages: list[Passage] = []
-        for row in order:
-            c = self.snapshot.chunks[row]
+        # One read of the candidates' vectors and articles, not one per pair tested (hundreds).
+        rows = np.asarray(order, dtype=np.int64)
+        vecs, arts = np.asarray(self.snapshot.vectors[rows]), self._article[rows]
+        for i, row in enumerate(order):
+            if len(kept) >= k:  # slots full: only another outlet's copy of a kept passage matters
+                dup = self._duplicate(i, kept, order, vecs, arts)
+                if dup is not None:
+                    _also(passages[dup], table.articles[arts[i]]["source"])
+                continue
+            c = table[row]
             # Neighbouring chunks overlap; when both rank within the k slots, one wider passage
             # says it once and leaves the slot to another part of the corpus.
-            wide = next((p for p in passages if _overlap(p, c)), None) if len(kept) < k else None
+            wide = next((p for p in passages if _overlap(p, c)), None)
             if wide is not None and _widen(wide, c):
                 # Wider, it may now overlap another passage of its article: one passage again.
-                for i in reversed(range(len(passages))):
-                    if passages[i] is not wide and _overlap(wide, passages[i]) and _widen(wide, passages[i]):
-                        wide.also_in += [s for s in passages[i].also_in if s not in wide.also_in]
-                        del passages[i], kept[i]
+                for n in reversed(range(len(passages))):
+                    if passages[n] is not wide and _overlap(wide, passages[n]) and _widen(wide, passages[n]):
+                        wide.also_in += [s for s in passages[n].also_in if s not in wide.also_in]
+                        del passages[n], kept[n]
                 continue
-            dup = next((i for i, other in enumerate(kept) if self._duplicates(row, other)), None)
+            dup = self._duplicate(i, kept, order, vecs, arts)
             if dup is not None:
-                if c.source != passages[dup].source and c.source not in passages[dup].also_in:
-                    passages[dup].also_in.append(c.source)
+                _also(passages[dup], c.source)
                 continue
-            if len(kept) >= k:
-                continue
-            kept.append(row)
+            kept.append(i)
             passages.append(Passage(
                 chunk_id=c.id, article_id=c.article_id, source=c.source, title=c.title,
                 date=c.date, url=c.url, heading=c.heading, text=c.text, start=c.start,
                 end=c.end, score=round(fused[row], 6), sentences=list(c.sentences)))
         return passages
 
-    def _duplicates(self, a: int, b: int) -> bool:
-        vectors = self.snapshot.vectors
-        if self._article[a] == self._article[b]:
-            return False
-        if float(vectors[a] @ vectors[b]) < self.dedup_threshold:
-            return False
-        ta, tb = self._terms_of(a), self._terms_of(b)
-        return len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP
+    def _duplicate(self, i: int, kept: list[int], order: list[int], vecs, arts) -> int | None:
+        """Which kept passage candidate i retells (another article, near-identical), if any."""
+        if not kept:
+            return None
+        close = (vecs[kept] @ vecs[i] >= self.dedup_threshold) & (arts[kept] != arts[i])
+        for n in np.flatnonzero(close):
+            ta, tb = self._terms_of(order[i]), self._terms_of(order[kept[n]])
+            if len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP:
+                return int(n)
+        return None
 
     def _terms_of(self, row: int) -> set[str]:
         # Only near-identical vectors reach the term test: a few chunks per query, not all of them.
         if row not in self._terms:
             self._terms[row] = set(terms(embed_text(self.snapshot.chunks[row])) or ["__empty__"])
         return self._terms[row]
+
+
+def _also(p: Passage, source: str) -> None:
+    """Name another outlet that carries passage p's story."""
+    if source != p.source and source not in p.also_in:
+        p.also_in.append(source)
 
 
 def _rrf(rankings) -> dict:
