@@ -93,8 +93,8 @@ class ChatService:
         return f"**{len(articles)} articles**, {len(self.assistant.snapshot.chunks)} passages indexed{span}."
 
     def _articles(self) -> list[dict]:
-        # The manifest lists every article once: no pass over every chunk (80k at news scale).
-        return list(self.assistant.snapshot.manifest.get("articles", {}).values())
+        # The index's article table: no pass over every chunk (80k at news scale).
+        return self.assistant.snapshot.chunks.articles
 
     def examples(self) -> list[str]:
         default = {p.name for p in DEFAULT_CORPUS.glob("*")} if DEFAULT_CORPUS.is_dir() else set()
