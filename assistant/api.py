@@ -20,7 +20,7 @@ from .generators import get_generator
 from .generators.fallback import set_aside
 from .generators.parts import several
 from .index import IndexReport, IndexStore, Snapshot
-from .ingest import read_corpus
+from .ingest import listing, read_corpus
 from .records import Answer, Filters, Passage
 from .retrieve import HybridRetriever
 from .settings import Settings
@@ -89,14 +89,28 @@ class Assistant:
         return twin
 
     def index(self, path: str | Path | None = None, rebuild: bool = False,
-              progress: bool = True) -> IndexReport:
-        """Sync the index with the corpus folder (or `path`); only changed articles are embedded."""
-        corpus = read_corpus(path or self.settings.corpus_dir, self.settings.max_file_mb)
-        chunker = Chunker(self.settings.chunk_tokens, self.settings.chunk_overlap,
-                          self.settings.tokenizer, fits=self.embedder.fits)
-        report = self.store.sync(corpus, self.embedder, chunker, self.settings.embedding_model,
-                                 self.settings.chunker_signature(), rebuild=rebuild, progress=progress)
-        self._activate(self.store.load())
+              progress: bool = True, quick: bool = False) -> IndexReport:
+        """Sync the index with the corpus folder (or `path`); only changed articles are embedded.
+
+        quick: trust file sizes and modification times; when none changed since the last sync,
+        open the index without reading the corpus (what a start does).
+        """
+        path = Path(path or self.settings.corpus_dir)
+        s = self.settings
+        key = {"corpus": str(path.expanduser().resolve()), "files": listing(path),
+               "settings": [s.embedding_model, s.chunker_signature(), s.max_file_mb]}
+        if quick and not rebuild and self.store.synced_from(key):
+            snapshot = self.store.load()
+            self._activate(snapshot)
+            n = len(snapshot.chunks.articles)
+            report = IndexReport(snapshot.version, articles=n, chunks=len(snapshot.chunks), unchanged=n)
+        else:
+            corpus = read_corpus(path, s.max_file_mb)
+            chunker = Chunker(s.chunk_tokens, s.chunk_overlap, s.tokenizer, fits=self.embedder.fits)
+            report = self.store.sync(corpus, self.embedder, chunker, s.embedding_model,
+                                     s.chunker_signature(), rebuild=rebuild, progress=progress)
+            self._activate(self.store.load())
+            self.store.remember(key)
         self._live.report = report
         return report
 
@@ -114,7 +128,7 @@ class Assistant:
         with self._live.lock:
             if self._live.state is None:
                 if self.settings.auto_index:
-                    report = self.index(progress=sys.stderr.isatty())
+                    report = self.index(progress=sys.stderr.isatty(), quick=True)
                     for problem in report.problems:
                         print(f"warning: skipped {problem}", file=sys.stderr)
                 else:

@@ -26,6 +26,9 @@ from .records import Chunk
 # 2: chunk columns + saved BM25 + vectors once (docs/index-format.md). 1: chunks.jsonl, BM25
 # rebuilt by every process; `assistant index` converts it without embedding again.
 FORMAT = 2
+# The corpus listing (file sizes and times) and settings the live version was synced from: a
+# start that finds them unchanged opens the index without reading and cleaning every article.
+SEEN = "synced-from.json"
 # Vectors embedded by an unfinished sync, kept so the next run embeds only the rest.
 CACHE = ".embedded"
 # Texts embedded per checkpoint: a kill -9 loses at most this many (~7 s on 2 cores).
@@ -154,6 +157,19 @@ class IndexStore:
                 f"vectors, {in_faiss} in FAISS). Rebuild it with: assistant index --rebuild"
             )
         return Snapshot(version, manifest, chunks, vectors, index, bm25, path)
+
+    def synced_from(self, key: dict) -> bool:
+        """Whether the live version was last synced from exactly this corpus listing and settings."""
+        try:
+            return json.loads((self.dir / SEEN).read_text()) == {**key, "version": self.current()}
+        except (OSError, ValueError):
+            return False
+
+    def remember(self, key: dict) -> None:
+        """Record what the live version was synced from, for synced_from() at the next start."""
+        tmp = self.dir / f".{SEEN}.{uuid.uuid4().hex[:8]}"
+        tmp.write_text(json.dumps({**key, "version": self.current()}))
+        os.replace(tmp, self.dir / SEEN)
 
     def sync(self, corpus: Corpus, embedder, chunker: Chunker, model: str, chunker_sig: dict,
              rebuild: bool = False, progress: bool = True) -> IndexReport:

@@ -65,6 +65,19 @@ def read_corpus(path: str | Path, max_file_mb: float = 5.0) -> Corpus:
     return corpus
 
 
+def listing(path: str | Path) -> dict[str, list[int]]:
+    """Each file read_corpus() would read, with its size and modification time (no file opened)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        return {}
+    root = path if path.is_dir() else path.parent
+    out = {}
+    for file in _files(path, root, []):
+        st = file.stat()
+        out[file.relative_to(root).as_posix()] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
 def _files(path: Path, root: Path, problems: list[Problem]) -> Iterator[Path]:
     if path.is_file():
         yield path

@@ -153,3 +153,26 @@ def test_manifest_records_model_dimension_chunker_and_hashes(assistant):
     assert m["dimension"] == 384 and m["model"] == assistant.settings.embedding_model
     assert m["chunker"] == assistant.settings.chunker_signature()
     assert len(m["articles"]) == 5 and all(len(v["hash"]) == 16 for v in m["articles"].values())
+
+
+def test_a_start_reads_no_article_when_no_file_changed(fresh, monkeypatch):
+    from assistant import api as api_module
+
+    fresh.index(progress=False)
+
+    def start():
+        a = Assistant(corpus_dir=fresh.settings.corpus_dir, index_dir=fresh.store.dir)
+        a.embedder = fresh.embedder
+        return a
+
+    real_read = api_module.read_corpus
+    monkeypatch.setattr(api_module, "read_corpus", lambda *a, **k: pytest.fail("the corpus was read"))
+    assert "Baku" in start().ask("Where was WTDC-25 held?").text
+    # An edited file (its size or time changes) is read again at the next start, and only it embedded.
+    monkeypatch.setattr(api_module, "read_corpus", real_read)
+    path = fresh.settings.corpus_dir / "002_7cbda00c25f46a63.txt"
+    path.write_text(path.read_text() + "\n\nThe two ministers also agreed on a fiber project in Jeddah.\n")
+    fresh.embedder.texts = 0
+    later = start()
+    assert "Jeddah" in later.ask("In which city did the ministers agree on a fiber project?").text
+    assert later.last_report.changed == 1 and 0 < fresh.embedder.texts < later.last_report.chunks
