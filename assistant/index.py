@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ann
+from . import ann, checkpoints
 from .chunk import Chunker, embed_text
 from .chunkstore import ChunkTable, load_bm25, read_jsonl, write_bm25, write_chunks
 from .errors import IndexStoreError
@@ -29,10 +28,6 @@ FORMAT = 2
 # The corpus listing (file sizes and times) and settings the live version was synced from: a
 # start that finds them unchanged opens the index without reading and cleaning every article.
 SEEN = "synced-from.json"
-# Vectors embedded by an unfinished sync, kept so the next run embeds only the rest.
-CACHE = ".embedded"
-# Texts embedded per checkpoint: a kill -9 loses at most this many (~7 s on 2 cores).
-CHECKPOINT = 512
 
 
 @dataclass
@@ -202,7 +197,7 @@ class IndexStore:
             model = f"{model} [{space}]"
         old, reason = None, "requested" if rebuild else None
         if rebuild:  # a requested rebuild trusts nothing kept from before, checkpoints included
-            shutil.rmtree(self.dir / CACHE, ignore_errors=True)
+            shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)
         elif (self.dir / "CURRENT").exists():
             try:
                 old = self.load()
@@ -246,7 +241,8 @@ class IndexStore:
         # Nothing to embed means no reason to load the model (fast restarts).
         fresh = None
         if todo:
-            fresh, report.embedded = self._embed([embed_text(new[i]) for i in todo], embedder, model, progress)
+            fresh, report.embedded = checkpoints.embed([embed_text(new[i]) for i in todo], embedder, model,
+                                                       self.dir / checkpoints.CACHE, progress)
         dim = fresh.shape[1] if todo else (old.vectors.shape[1] if old else embedder.dimension)
         built = None
         if (old and not report.changed and not report.removed
@@ -276,46 +272,9 @@ class IndexStore:
                                 "date": a.date} for a in corpus.articles},
         }
         report.version = self._write(manifest, chunks, vectors, kind, built)
-        shutil.rmtree(self.dir / CACHE, ignore_errors=True)  # published: the checkpoints are spent
+        shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)  # published: the checkpoints are spent
         report.seconds = time.perf_counter() - t0
         return report
-
-    def _embed(self, texts: list[str], embedder, model: str, progress: bool) -> tuple[np.ndarray, int]:
-        """(vectors of `texts`, how many went through the model), checkpointing as it goes.
-
-        Every CHECKPOINT texts, their vectors are saved under CACHE keyed by a hash of model and
-        text, so a sync killed midway leaves them for the next run, which embeds only the rest.
-        """
-        cache = self.dir / CACHE
-        cache.mkdir(exist_ok=True)
-        keys = [hashlib.sha256(f"{model}\0{t}".encode()).hexdigest()[:32] for t in texts]
-        done: dict[str, np.ndarray] = {}
-        for part in sorted(cache.glob("part-*.npz")):
-            try:
-                with np.load(part) as z:
-                    done.update(zip(z["keys"].tolist(), z["vectors"]))
-            except Exception:  # noqa: BLE001 - torn by a power cut: embed those again
-                part.unlink(missing_ok=True)
-        missing = list({k: i for i, k in enumerate(keys) if k not in done}.values())
-        bar = None
-        if progress and missing:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(missing), desc="Embedding", unit="chunk")
-        for lo in range(0, len(missing), CHECKPOINT):
-            batch = missing[lo:lo + CHECKPOINT]
-            vecs = np.asarray(embedder.embed([texts[i] for i in batch], progress=False), dtype=np.float32)
-            names = np.array([keys[i] for i in batch])
-            tmp = cache / f".part-{uuid.uuid4().hex[:8]}"
-            with open(tmp, "wb") as fh:
-                np.savez(fh, keys=names, vectors=vecs)
-            os.replace(tmp, cache / f"part-{lo // CHECKPOINT:06d}-{uuid.uuid4().hex[:6]}.npz")
-            done.update(zip(names.tolist(), vecs))
-            if bar:
-                bar.update(len(batch))
-        if bar:
-            bar.close()
-        return np.stack([done[k] for k in keys]), len(missing)
 
     def _index_kind(self, n: int) -> str:
         """flat, hnsw or ivfpq for n vectors (auto: flat below the ANN threshold)."""

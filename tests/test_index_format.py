@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant, ann, index as index_module
+from assistant import Assistant, ann, checkpoints, index as index_module
 from assistant.bench.lean import as_format1
 from assistant.chunk import Chunker
 from assistant.chunkstore import ChunkTable
@@ -103,7 +103,7 @@ class FailingEmbedder(CountingEmbedder):
 
 
 def test_an_interrupted_sync_keeps_what_it_embedded(fresh, monkeypatch):
-    monkeypatch.setattr(index_module, "CHECKPOINT", 4)
+    monkeypatch.setattr(checkpoints, "CHECKPOINT", 4)
     real = fresh.embedder.real
     fresh.embedder = FailingEmbedder(real, calls=2)
     with pytest.raises(KeyboardInterrupt):
@@ -140,7 +140,7 @@ def test_kill_9_midway_then_the_next_sync_embeds_only_the_rest(tmp_path):
     proc = subprocess.Popen(BIN + ["index"], env=_env(corpus, index),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while _cached(index) < index_module.CHECKPOINT:  # a third of the way or so, as in the issue
+    while _cached(index) < checkpoints.CHECKPOINT:  # a third of the way or so, as in the issue
         assert proc.poll() is None and time.time() < deadline, "the sync ended before it could be killed"
         time.sleep(0.5)
     proc.send_signal(signal.SIGKILL)
@@ -151,7 +151,7 @@ def test_kill_9_midway_then_the_next_sync_embeds_only_the_rest(tmp_path):
                            timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     chunks, embedded = map(int, re.search(r"as (\d+) chunks .*; (\d+) chunks embedded", again.stdout).groups())
-    assert embedded == chunks - cached and cached >= index_module.CHECKPOINT
+    assert embedded == chunks - cached and cached >= checkpoints.CHECKPOINT
     env = _env(corpus, index) | {"ASSISTANT_AUTO_INDEX": "false"}
     asked = subprocess.run(BIN + ["ask", SEED], env=env, capture_output=True, text=True, timeout=300)
     assert asked.returncode == 0 and "Baku" in asked.stdout
