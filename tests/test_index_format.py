@@ -112,7 +112,7 @@ def test_an_interrupted_sync_keeps_what_it_embedded(fresh, monkeypatch):
     fresh.embedder = CountingEmbedder(real)
     report = fresh.index(progress=False)
     assert report.embedded == fresh.embedder.texts == report.chunks - 8
-    assert not (fresh.settings.index_dir / index_module.CACHE).exists()  # spent once published
+    assert not (fresh.settings.index_dir / checkpoints.CACHE).exists()  # spent once published
     assert "Baku" in fresh.ask(SEED).text
 
 
@@ -124,7 +124,7 @@ def _env(corpus, index):
 def _cached(index: Path) -> int:
     """Chunks whose vectors a sync has checkpointed so far."""
     total = 0
-    for part in (index / index_module.CACHE).glob("part-*.npz"):
+    for part in (index / checkpoints.CACHE).glob("part-*.npz"):
         with np.load(part) as z:
             total += len(z["keys"])
     return total
