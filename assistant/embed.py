@@ -78,7 +78,7 @@ class SentenceTransformerEmbedder(_Cached):
     # Backends that give the same vectors share a space (and an index); int8 does not.
     vector_space = ""
 
-    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64):
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 16):
         super().__init__()
         self.name, self.batch_size = model, batch_size
 
@@ -127,7 +127,7 @@ class SentenceTransformerEmbedder(_Cached):
 EMBEDDERS = {"sentence-transformers": SentenceTransformerEmbedder}
 
 
-def get_embedder(model: str, batch_size: int = 64, kind: str = "sentence-transformers",
+def get_embedder(model: str, batch_size: int = 16, kind: str = "sentence-transformers",
                  backend: str | None = None) -> Embedder:
     """An embedder by registered kind and backend (auto, torch, onnx, onnx-int8); unknown ones raise."""
     if kind not in EMBEDDERS:

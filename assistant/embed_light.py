@@ -48,7 +48,7 @@ class _MeanPooled(_Cached):
 
     backend, vector_space, extra = "", "", "core"
 
-    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64):
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 16):
         super().__init__()
         self.name, self.batch_size = model, batch_size
         self.max_tokens = 512
@@ -161,7 +161,7 @@ class OnnxEmbedder(_MeanPooled):
     also quantizes its weights dynamically (faster, but its vectors differ: see vector_space).
     """
 
-    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64, quantize: bool = False,
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 16, quantize: bool = False,
                  cache_dir: Path | None = None):
         super().__init__(model, batch_size)
         self.quantize = quantize
