@@ -97,8 +97,10 @@ class Assistant:
         """
         path = Path(path or self.settings.corpus_dir)
         s = self.settings
+        # Everything a full sync would compare: int8 vectors cannot be searched with fp32 ones.
         key = {"corpus": str(path.expanduser().resolve()), "files": listing(path),
-               "settings": [s.embedding_model, s.chunker_signature(), s.max_file_mb]}
+               "settings": [s.embedding_model, getattr(self.embedder, "vector_space", ""),
+                            s.chunker_signature(), s.max_file_mb]}
         if quick and not rebuild and self.store.synced_from(key):
             snapshot = self.store.load()
             self._activate(snapshot)

@@ -176,3 +176,12 @@ def test_a_start_reads_no_article_when_no_file_changed(fresh, monkeypatch):
     later = start()
     assert "Jeddah" in later.ask("In which city did the ministers agree on a fiber project?").text
     assert later.last_report.changed == 1 and 0 < fresh.embedder.texts < later.last_report.chunks
+
+
+def test_a_start_with_another_vector_space_syncs_instead_of_opening_the_old_index(fresh):
+    fresh.index(progress=False)
+    later = Assistant(corpus_dir=fresh.settings.corpus_dir, index_dir=fresh.store.dir)
+    later.embedder = CountingEmbedder(fresh.embedder.real)
+    later.embedder.vector_space = "int8"  # as the onnx-int8 backend says: its vectors differ
+    later.ask("Where was WTDC-25 held?")
+    assert later.last_report.rebuilt and "int8" in later.last_report.rebuilt
