@@ -20,6 +20,7 @@ from .generators import get_generator
 from .generators.fallback import set_aside
 from .generators.parts import several
 from .index import IndexReport, IndexStore, Snapshot
+from .sentvecs import SentenceVectors, corpus_texts
 from .ingest import listing, read_corpus
 from .records import Answer, Filters, Passage
 from .retrieve import HybridRetriever
@@ -111,12 +112,28 @@ class Assistant:
             chunker = Chunker(s.chunk_tokens, s.chunk_overlap, s.tokenizer, fits=self.embedder.fits)
             report = self.store.sync(corpus, self.embedder, chunker, s.embedding_model,
                                      s.chunker_signature(), rebuild=rebuild, progress=progress)
-            self._activate(self.store.load())
+            snapshot = self.store.load()
+            if (sentences := self._sentences()) is not None:
+                # After the version is live: a kill here leaves it answering, only slower, and the
+                # next start (the listing is not remembered yet) embeds the rest.
+                t0 = time.perf_counter()
+                report.sentences = sentences.fill(corpus_texts(snapshot), self.embedder, progress)
+                report.seconds += time.perf_counter() - t0
+            self._activate(snapshot)
             self.store.remember(key)
         self._live.report = report
         return report
 
+    def _sentences(self) -> SentenceVectors | None:
+        """Where this index keeps its answer sentences' vectors; None when they are switched off."""
+        if not self.settings.sentence_vectors:
+            return None
+        space = f"{self.settings.embedding_model} [{getattr(self.embedder, 'vector_space', '')}]"
+        return SentenceVectors(self.store.dir, space)
+
     def _activate(self, snapshot: Snapshot) -> _State:
+        if (sentences := self._sentences()) is not None:
+            self.embedder.use_stored(sentences)
         retriever = HybridRetriever(snapshot, self.embedder, self.settings.dedup_threshold)
         retriever.prepare()
         state = _State(snapshot, retriever)

@@ -39,6 +39,7 @@ class _Cached:
     def __init__(self):
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._stores: dict[str, object] = {}  # index folder -> its SentenceVectors
         self._lock = threading.Lock()
         self._model = None
 
@@ -56,11 +57,23 @@ class _Cached:
         """Whether each text fits the model window (it silently truncates the rest)."""
         return [n <= self.max_tokens for n in self.token_counts(texts)] if texts else []
 
+    def use_stored(self, store) -> None:
+        """Look texts up in `store` (vectors embedded at index time, sentvecs) before embedding them."""
+        with self._cache_lock:
+            self._stores[str(store.dir)] = store
+
     def embed_cached(self, texts: list[str]) -> np.ndarray:
         """embed() with an LRU cache, for queries and answer sentences that repeat."""
         with self._cache_lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            stores = list(self._stores.values())
+        found: dict[str, np.ndarray] = {}
+        for store in stores:
+            if missing:
+                found.update(store.lookup(missing))
+                missing = [t for t in missing if t not in found]
         fresh = dict(zip(missing, self.embed(missing))) if missing else {}
+        fresh.update(found)
         with self._cache_lock:
             self._cache.update(fresh)
             out = [fresh.get(t) if t in fresh else self._cache[t] for t in texts]

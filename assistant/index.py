@@ -42,6 +42,7 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     embedded: int = 0
+    sentences: int = 0  # answer sentences embedded (sentvecs), beside the chunks
     seconds: float = 0.0
     rebuilt: str | None = None  # why a full rebuild happened, if it did
     appended: bool = False  # new vectors went into a copy of the old FAISS index (no rebuild)
@@ -52,6 +53,8 @@ class IndexReport:
         s = (f"Indexed {self.articles} articles as {self.chunks} chunks "
              f"({self.added} added, {self.changed} changed, {self.removed} removed, "
              f"{self.unchanged} unchanged; {self.embedded} chunks embedded) in {self.seconds:.1f}s.")
+        if self.sentences:
+            s += f" Embedded {self.sentences} new answer sentences and terms for fast answers."
         if self.rebuilt:
             s += f" Full rebuild: {self.rebuilt}."
         elif self.appended:

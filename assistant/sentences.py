@@ -49,3 +49,24 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     while b > a and text[b - 1].isspace():
         b -= 1
     return a, b
+
+
+# A dateline opens many wire stories ("TEHRAN –The ..."); it is not part of the answer.
+_DATELINE = re.compile(r"^[A-Z][A-Z ]{2,}\s*[–—-]\s*|^[A-Z][a-z]+:\s+")
+# A sentence that asks (a quiz's question, a headline) answers nothing.
+_ASKS = re.compile(r"\?[\"”’')\]]*$")
+
+
+def quoted(raw: str) -> tuple[int, str]:
+    """A sentence as answers quote it (dateline dropped, the article's "[7]" markers removed), and
+    how many leading characters were dropped."""
+    from .citations import strip_markers
+
+    m = _DATELINE.match(raw)
+    skip = m.end() if m and len(raw) - m.end() > 20 else 0
+    return skip, " ".join(strip_markers(raw[skip:]).split())
+
+
+def answers(text: str) -> bool:
+    """Whether a quoted sentence can answer: four words or more, and not itself a question."""
+    return len(text.split()) >= 4 and not _ASKS.search(text)

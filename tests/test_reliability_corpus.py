@@ -16,7 +16,8 @@ BIN = [sys.executable, "-m", "assistant.cli"]
 
 
 def _assistant(tmp_path, shared, corpus):
-    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index")
+    # Thousands of generated articles: embedding their answer sentences too would only add minutes.
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", sentence_vectors=False)
     a.embedder = shared.embedder
     return a
 
@@ -54,7 +55,7 @@ def test_missing_chunk_table_is_rebuilt(tmp_path, assistant, corpus_copy):
 
 def _env(corpus, index):
     return dict(os.environ, ASSISTANT_CORPUS_DIR=str(corpus), ASSISTANT_INDEX_DIR=str(index),
-                HF_HUB_OFFLINE="1")
+                HF_HUB_OFFLINE="1", ASSISTANT_SENTENCE_VECTORS="false")
 
 
 @pytest.fixture

@@ -78,6 +78,10 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
     corpus, index = ws.large_index(small.embedder, large_chunks)
     big = Assistant(corpus_dir=corpus, index_dir=index, auto_index=False)
     big.embedder = small.embedder
+    if (sentences := big._sentences()) is not None:  # what `assistant index` embeds after a sync
+        from ..sentvecs import corpus_texts
+
+        sentences.fill(corpus_texts(big.snapshot), small.embedder)
     log(f"latency: {len(qs)} questions over {len(big.snapshot.chunks)} chunks ...")
     large = measure(big, qs)
     large_cold = measure(big, qs[:60], clear_cache=True)
@@ -114,10 +118,10 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
         f"Embedding backend: {getattr(small.embedder, 'backend', 'torch')}; index type at "
         f"{n_large} chunks: {big.snapshot.index_info['type']}.",
         "'Empty cache' clears the embedder's LRU cache before each of 60 questions, so the answer "
-        "step embeds its shortlisted sentences afresh (a first visitor's cost); the warm columns "
-        "keep it, as a running service does. Nothing is precomputed at index time for answers: "
-        "the extractive pass embeds at most its shortlist (12 sentences a part, see "
-        "docs/answers.md), so answering adds no index-time cost.",
+        "step finds no sentence it embedded for an earlier question (a first visitor's cost); the "
+        "warm columns keep it, as a running service does. Answer sentences and terms are embedded "
+        "at index time (ASSISTANT_SENTENCE_VECTORS, docs/answers.md): the answer step looks them "
+        "up and runs the model on the question alone.",
         f"The {n_large}-chunk index: the real articles, the ingestion benchmark's articles (real "
         "vectors) and filler articles whose vectors are Gaussian draws (same BM25 work, same "
         "vector count; dense hits among filler are meaningless, latency is not).",

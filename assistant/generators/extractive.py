@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..abstain import abstention, anchors, calibration
-from ..citations import format_marker, strip_markers
+from ..citations import format_marker
 from ..followup import split_context
+from ..sentences import answers, quoted
 from ..records import Answer, Citation, Passage
 from ..terms import covered, related, terms
 from . import parts as pt
@@ -94,16 +95,12 @@ _INSTITUTIONAL = {"information", "communication", "communications", "technology"
                   "public", "relations", "republic", "islamic", "kingdom", "internet", "governance",
                   "post", "digital", "economy", "justice", "science", "research", "space"}
 _NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")
-# A dateline opens many wire stories ("TEHRAN –The ..."); it is not part of the answer.
-_DATELINE = re.compile(r"^[A-Z][A-Z ]{2,}\s*[–—-]\s*|^[A-Z][a-z]+:\s+")
 MAX_SENTENCES = 3
 # Sentences embedded per ranking: the leading ones by the cheap first pass (shared terms and
 # passage rank). Embedding every sentence of the passages was 95% of ask() on a news index;
 # at 16 the dev answers and refusal features stayed those of the full pass (docs/answers.md).
 SHORTLIST = 16
 RECHECK = 12  # of those, the best by meaning and terms get the costlier checks
-# A sentence that asks (a quiz's question, a headline) answers nothing.
-_ASKS = re.compile(r"\?[\"”’')\]]*$")
 # Words that narrow a question to a fact the corpus may lack ("the next forum", "the
 # current share"): a sentence without them answers a different question.
 _QUALIFIERS = {"next", "current", "currently", "last", "previous", "before", "after", "first",
@@ -293,8 +290,8 @@ class ExtractiveGenerator:
         return self._rank(question, passages)[0]
 
     def _rank(self, question: str, passages: list[Passage]) -> tuple[list[_Candidate], "_Checks"]:
-        cands = [_Candidate(i, *span) for i, p in enumerate(passages) for span in _sentences(p)]
-        cands = [c for c in cands if len(c.text.split()) >= 4 and not _ASKS.search(c.text)]
+        cands = [_Candidate(i, *span) for i, p in enumerate(passages) for span in _sentences(p)
+                 if answers(span[2])]
         qv = self.embedder.embed_cached([question])[0]
         # A follow-up carries names from earlier turns: they pick the story, not the sentence.
         question, context = split_context(question)
@@ -433,12 +430,8 @@ def _contexts(passages: list[Passage]) -> list[set[str]]:
 
 def _sentences(p: Passage):
     for a, b in p.sentences:
-        text = p.text[a - p.start:b - p.start]
-        m = _DATELINE.match(text)
-        if m and len(text) - m.end() > 20:
-            a, text = a + m.end(), text[m.end():]
-        # An article's own "[7]" would read as one of our citation markers.
-        yield a, b, " ".join(strip_markers(text).split())
+        skip, text = quoted(p.text[a - p.start:b - p.start])
+        yield a + skip, b, text
 
 
 def compose(question: str, passages: list[Passage], chosen, generator: str) -> Answer:
