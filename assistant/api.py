@@ -20,7 +20,7 @@ from .generators import get_generator
 from .generators.fallback import set_aside
 from .generators.parts import several
 from .index import IndexReport, IndexStore, Snapshot
-from .sentvecs import SentenceVectors, corpus_texts
+from .sentvecs import SentenceVectors
 from .ingest import listing, read_corpus
 from .records import Answer, Filters, Passage
 from .retrieve import HybridRetriever
@@ -117,7 +117,7 @@ class Assistant:
                 # After the version is live: a kill here leaves it answering, only slower, and the
                 # next start (the listing is not remembered yet) embeds the rest.
                 t0 = time.perf_counter()
-                report.sentences = sentences.fill(corpus_texts(snapshot), self.embedder, progress)
+                report.sentences = sentences.fill(snapshot, self.embedder, progress)
                 report.seconds += time.perf_counter() - t0
             self._activate(snapshot)
             self.store.remember(key)

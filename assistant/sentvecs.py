@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -18,7 +20,10 @@ FOLDER = "sentences"  # in the index directory, beside the versions: shared by a
 # Sentences per segment file: a sync killed midway loses at most this many (~40 s on 2 cores),
 # and the next one embeds only the rest.
 SEGMENT = 2048
-MAX_SEGMENTS = 16  # more, or more dead rows than live ones, and they are merged into one
+# More segments than this, or more articles removed or changed since the last compaction than
+# half of those live, and the segments are merged into one of live vectors only.
+MAX_SEGMENTS = 16
+STATE = "embedded.json"  # article id -> content hash of the versions whose sentences are stored
 
 
 def key(text: str) -> int:
@@ -28,21 +33,31 @@ def key(text: str) -> int:
 
 def corpus_texts(snapshot) -> Iterator[str]:
     """What answers embed: every quotable sentence, and every indexed term (paraphrase checks)."""
-    yield from corpus_sentences(snapshot.chunks)
-    if snapshot.bm25 is not None:
-        yield from (t for t in snapshot.bm25.vocab_dict if t)
+    return itertools.chain(corpus_sentences(snapshot.chunks), vocabulary(snapshot))
 
 
-def corpus_sentences(chunks) -> Iterator[str]:
-    """Every sentence of the chunks that an extractive answer could quote, as it quotes it."""
+def vocabulary(snapshot) -> Iterator[str]:
+    """The version's BM25 terms: the words the paraphrase checks compare."""
+    return (t for t in (snapshot.bm25.vocab_dict if snapshot.bm25 is not None else ()) if t)
+
+
+def corpus_sentences(chunks, articles: Iterable[str] | None = None) -> Iterator[str]:
+    """Every sentence an extractive answer could quote (of these articles only, if given), as quoted."""
     spans = getattr(chunks, "sentence_spans", None)
     if spans is None:  # a list of Chunk objects
+        wanted = None if articles is None else set(articles)
         for c in chunks:
-            yield from _quotable(c.text, c.start, c.sentences)
+            if wanted is None or c.article_id in wanted:
+                yield from _quotable(c.text, c.start, c.sentences)
         return
-    # A ChunkTable: read its columns, build no Chunk (80k chunks: ~2 s, not ~10).
+    # A ChunkTable: read its columns, build no Chunk (80k chunks: ~4 s, not ~10).
+    if articles is None:
+        rows: Iterable[int] = range(len(chunks))
+    else:
+        by_article = chunks.rows_by_article()
+        rows = [r for aid in articles for r in by_article.get(aid, ())]
     offsets, starts = chunks.sentence_offsets, chunks.spans[:, 0]
-    for i in range(len(chunks)):
+    for i in rows:
         s0, s1 = int(offsets[i]), int(offsets[i + 1])
         yield from _quotable(chunks.text(i), int(starts[i]), spans[s0:s1].tolist())
 
@@ -65,6 +80,7 @@ class SentenceVectors:
         self._keys = np.zeros(0, np.uint64)  # sorted, over every open segment
         self._where = np.zeros((0, 2), np.int64)  # (segment, row) of each key
         self._vectors: list[np.ndarray] = []
+        self._readable: list[str] = []  # the segments opened
         self._opened = False
 
     def __len__(self) -> int:
@@ -85,18 +101,51 @@ class SentenceVectors:
                 out[t] = self._vectors[seg][row].astype(np.float32)
         return out
 
-    def fill(self, texts: Iterable[str], embedder, progress: bool = False) -> int:
-        """Embed the texts not stored yet, a segment at a time; returns how many were embedded."""
+    def fill(self, snapshot, embedder, progress: bool = False) -> int:
+        """Embed what a synced version adds: sentences of new or changed articles, new terms."""
+        articles = {aid: a["hash"] for aid, a in snapshot.manifest["articles"].items()}
+        with self._locked():
+            state = self._state()
+            self._open()
+            # A segment lost since (torn by a crash, deleted): check every article again.
+            done = state["articles"] if set(state["segments"]) <= set(self._readable) else {}
+            fresh = [aid for aid, h in articles.items() if done.get(aid) != h]
+            # Only the new articles are read: an upload into a large index costs its own size.
+            texts = itertools.chain(corpus_sentences(snapshot.chunks, fresh), vocabulary(snapshot))
+            n = self._add({key(t): t for t in texts}, embedder, progress)
+            dead = state["dead"] + sum(1 for aid, h in done.items() if articles.get(aid) != h)
+            if len(self._segments()) > MAX_SEGMENTS or dead > len(articles) / 2:
+                self._compact({key(t) for t in corpus_texts(snapshot)})
+                dead = 0
+            self._open()
+            _replace(self.dir / STATE, json.dumps({"articles": articles, "dead": dead,
+                                                   "segments": self._readable}))
+        self._opened = False
+        return n
+
+    def add(self, texts: Iterable[str], embedder) -> int:
+        """Embed and store the texts not stored yet; returns how many were embedded."""
+        with self._locked():
+            return self._add({key(t): t for t in texts}, embedder, False)
+
+    @contextlib.contextmanager
+    def _locked(self):
         from filelock import FileLock
 
-        live = {key(t): t for t in texts}
         self.dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.dir / ".lock")):  # two syncs at once: one writes, the other finds them
             self._opened = False
             self.drop_others()
-            return self._fill(live, embedder, progress)
+            yield
 
-    def _fill(self, live: dict[int, str], embedder, progress: bool) -> int:
+    def _state(self) -> dict:
+        """Which article versions are embedded, and how many articles died since the last compaction."""
+        try:
+            return json.loads((self.dir / STATE).read_text())
+        except (OSError, ValueError):  # none yet, or torn: every article is checked again
+            return {"articles": {}, "dead": 0, "segments": []}
+
+    def _add(self, live: dict[int, str], embedder, progress: bool) -> int:
         self._open()
         stored = set(self._keys.tolist())
         todo = [t for k, t in live.items() if k not in stored]
@@ -114,8 +163,6 @@ class SentenceVectors:
         if bar:
             bar.close()
         self._opened = False
-        self._compact(set(live))
-        self._opened = False
         return len(todo)
 
     def _segments(self) -> list[str]:
@@ -126,8 +173,8 @@ class SentenceVectors:
         if self._opened:
             return
         self._opened = True
-        keys, where, self._vectors = [], [], []
-        for n, name in enumerate(self._segments() if self.dir.is_dir() else []):
+        keys, where, self._vectors, self._readable = [], [], [], []
+        for name in self._segments() if self.dir.is_dir() else []:
             try:
                 k = np.load(self.dir / f"{name}.keys.npy")
                 v = np.load(self.dir / f"{name}.vecs.npy", mmap_mode="r")
@@ -135,9 +182,10 @@ class SentenceVectors:
                 continue
             if len(k) != len(v):
                 continue
+            where.append(np.stack([np.full(len(k), len(keys)), np.arange(len(k))], axis=1))
             keys.append(k)
-            where.append(np.stack([np.full(len(k), n), np.arange(len(k))], axis=1))
             self._vectors.append(v)
+            self._readable.append(name)
         if not keys:
             self._keys, self._where = np.zeros(0, np.uint64), np.zeros((0, 2), np.int64)
             return
@@ -155,16 +203,14 @@ class SentenceVectors:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.dir / f"{name}{suffix}")
-        (self.dir / "space.json").write_text(json.dumps({"space": self.space}))
+        _replace(self.dir / "space.json", json.dumps({"space": self.space}))
 
     def _compact(self, live: set[int]) -> None:
-        """Merge the segments into one holding only live sentences, when many or mostly dead."""
+        """Merge the segments into one holding only live texts (removed articles' leave)."""
+        self._opened = False
         self._open()
-        dead = sum(1 for k in self._keys.tolist() if k not in live)
         names = self._segments()
-        if len(names) <= MAX_SEGMENTS and dead <= len(self._keys) - dead:
-            return
-        keep = np.array([k in live for k in self._keys.tolist()], dtype=bool)
+        keep = np.fromiter((k in live for k in self._keys.tolist()), bool, len(self._keys))
         keys, first = np.unique(self._keys[keep], return_index=True)  # one copy of each
         if len(keys):
             where = self._where[keep][first]
@@ -172,9 +218,17 @@ class SentenceVectors:
         for name in names:  # open readers keep their mapped pages: Linux frees them on close
             for suffix in (".keys.npy", ".vecs.npy"):
                 (self.dir / f"{name}{suffix}").unlink(missing_ok=True)
+        self._opened = False
 
     def drop_others(self) -> None:
         """Remove the vectors of other models (left by a model change)."""
         for p in self.root.iterdir() if self.root.is_dir() else []:
             if p.is_dir() and p != self.dir:
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a small file whole, or not at all."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(text)
+    os.replace(tmp, path)

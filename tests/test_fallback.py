@@ -111,3 +111,18 @@ def test_an_answer_that_leaves_out_what_the_sentence_says_gives_way(stub, monkey
     assert answer.generator == "extractive" and "Baku" in answer.text
     assert "verify: kept=1" in " ".join(answer.notes)  # verification itself kept the sentence
     assert "leaves out the kind of answer asked for" in answer.notes[-1], answer.notes
+
+
+def test_an_answer_keeping_none_of_the_sentences_names_and_numbers_gives_way(stub, monkeypatch):
+    # No answer type to check ("which edition"): the best sentence's "19th" is what it says.
+    q = "Which edition of the annual IGF was held in Riyadh?"
+    extractive = stub.ask(q, generator="extractive")
+    assert "19th" in extractive.text
+    monkeypatch.setattr(StubGenerator, "reply", "The annual IGF was held in Riyadh. [1]")
+    answer = stub.ask(q, generator="stub")
+    assert answer.generator == "extractive" and answer.text == extractive.text
+    assert "verify: kept=1" in " ".join(answer.notes)
+    assert "keeps none of the names and numbers" in answer.notes[-1], answer.notes
+    # Keeping one of them is enough: the question asked for one thing, not all of them.
+    monkeypatch.setattr(StubGenerator, "reply", "The 19th annual IGF was held in Riyadh. [1]")
+    assert stub.ask(q, generator="stub").generator == "stub"

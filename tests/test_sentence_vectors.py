@@ -58,8 +58,12 @@ def test_only_new_sentences_are_embedded_and_removed_ones_are_dropped(fresh, mon
     assert fresh.index(progress=False).sentences == 0  # nothing changed, nothing embedded
     (fresh.settings.corpus_dir / "new.txt").write_text(
         "Kazakhstan and Iran opened a data center in Astana. The center holds regional archives.")
+    read, real = [], sentvecs._quotable
+    monkeypatch.setattr(sentvecs, "_quotable", lambda text, *rest: read.append(text) or real(text, *rest))
     added = fresh.index(progress=False)
     assert 0 < added.sentences <= 10  # its two sentences and a few new terms
+    assert read and all("Astana" in t for t in read)  # an upload reads its own chunks, not the index
+    monkeypatch.undo()
     # Most of the corpus removed: the dead vectors outnumber the live ones and are compacted away.
     for f in sorted(fresh.settings.corpus_dir.glob("00[0-3]*")):
         f.unlink()
@@ -115,7 +119,7 @@ def test_switched_off_nothing_is_stored_and_answers_still_work(tmp_path, assista
 def test_lookup_finds_exactly_the_stored_texts(tmp_path, assistant):
     store = sentvecs.SentenceVectors(tmp_path, "m [x]")
     texts = ["The minister met his Kenyan counterpart.", "Iran launched three satellites."]
-    assert store.fill(texts, assistant.embedder) == 2
+    assert store.add(texts, assistant.embedder) == 2
     found = store.lookup(texts + ["A sentence nobody stored."])
     assert set(found) == set(texts)
     for t in texts:
@@ -123,6 +127,6 @@ def test_lookup_finds_exactly_the_stored_texts(tmp_path, assistant):
     # Another model's vectors live apart, and a fill for it removes these.
     other = sentvecs.SentenceVectors(tmp_path, "m [y]")
     assert other.lookup(texts) == {}
-    other.fill(texts[:1], assistant.embedder)
+    other.add(texts[:1], assistant.embedder)
     assert not store.dir.exists()
     assert np.asarray(other.lookup(texts[:1])[texts[0]]).dtype == np.float32

@@ -79,9 +79,7 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
     big = Assistant(corpus_dir=corpus, index_dir=index, auto_index=False)
     big.embedder = small.embedder
     if (sentences := big._sentences()) is not None:  # what `assistant index` embeds after a sync
-        from ..sentvecs import corpus_texts
-
-        sentences.fill(corpus_texts(big.snapshot), small.embedder)
+        sentences.fill(big.snapshot, small.embedder)
     log(f"latency: {len(qs)} questions over {len(big.snapshot.chunks)} chunks ...")
     large = measure(big, qs)
     large_cold = measure(big, qs[:60], clear_cache=True)

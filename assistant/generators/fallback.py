@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from ..citations import strip_markers
 from ..followup import split_context
 from ..records import Answer
-from .extractive import _Checks
+from ..terms import covered, terms
+from .extractive import _INSTITUTIONAL, _Checks
+
+_NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*\w*")  # "19th", "1,200", "2024"
+_CAPITAL = re.compile(r"\b[A-Z][a-z]{2,}\b")
 
 
 def set_aside(answer: Answer, base: Answer) -> str:
@@ -22,10 +28,25 @@ def set_aside(answer: Answer, base: Answer) -> str:
     # The kind of answer asked for (a date, a count, a place, a name), present in the extractive
     # answer and missing from the generated one: the model kept the sentence, not its answer.
     # (A share of the sentence's words was tried first: it set aside short right answers too.)
-    checks = _Checks(split_context(base.question)[0], embedder=None)
+    asked = split_context(base.question)[0]
+    checks = _Checks(asked, embedder=None)
     if checks.typed(strip_markers(base.text)) and not checks.typed(strip_markers(answer.text)):
         return "it leaves out the kind of answer asked for, which the best-supported sentences hold"
+    # The numbers and names the best-supported sentence gives that the question did not: a
+    # generated answer keeping none of them kept the sentence's topic, not what it says.
+    given = _facts(base.citations[0].quote, checks, asked) if base.citations else set()
+    said = strip_markers(answer.text).lower()
+    if given and not any(f in said for f in given):
+        return "it keeps none of the names and numbers the best-supported sentence gives"
     return ""
+
+
+def _facts(text: str, checks: _Checks, question: str) -> set[str]:
+    """Numbers ("19th", "1,200") and capitalized words (names, places) the question does not hold."""
+    numbers = {m.group().rstrip(".,").lower() for m in _NUMBER.finditer(text)}
+    names = {w.lower() for w in _CAPITAL.findall(text)[1:] if w.lower() not in _INSTITUTIONAL}
+    return {f for f in numbers | names if f not in question.lower()
+            and not any(covered(t, checks.q_terms) for t in terms(f))}
 
 
 def _overlap(a, b) -> bool:
