@@ -113,7 +113,8 @@ class Assistant:
             report = self.store.sync(corpus, self.embedder, chunker, s.embedding_model,
                                      s.chunker_signature(), rebuild=rebuild, progress=progress)
             snapshot = self.store.load()
-            if (sentences := self._sentences()) is not None:
+            # Read from the version's chunk table; a store without one (Milvus) embeds at answer time.
+            if (sentences := self._sentences()) is not None and hasattr(snapshot, "chunks"):
                 # After the version is live: a kill here leaves it answering, only slower, and the
                 # next start (the listing is not remembered yet) embeds the rest.
                 t0 = time.perf_counter()
@@ -129,7 +130,7 @@ class Assistant:
         if not self.settings.sentence_vectors:
             return None
         space = f"{self.settings.embedding_model} [{getattr(self.embedder, 'vector_space', '')}]"
-        return SentenceVectors(self.store.dir, space)
+        return SentenceVectors(self.settings.index_dir, space)
 
     def _activate(self, snapshot: Snapshot) -> _State:
         if (sentences := self._sentences()) is not None:
