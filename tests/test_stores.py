@@ -120,6 +120,26 @@ def test_a_rebuild_publishes_a_new_version_with_the_same_answers(fresh):
     assert "Almuaini" in after.text and after.text == before.text
 
 
+def test_the_http_api_and_uploads_work_on_every_store(fresh):
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from assistant.http import create_api
+
+    fresh.index(progress=False)
+    api = TestClient(create_api(fresh))
+    health = api.get("/health").json()
+    assert (health["articles"], health["index_version"]) == (5, fresh.store.current())
+    listed = api.get("/articles").json()["articles"]
+    assert sorted(a["source"] for a in listed)[0].startswith("000") and all(a["chunks"] for a in listed)
+    assert sum(a["chunks"] for a in listed) == health["chunks"]
+    sent = api.post("/articles", files={"files": ("astana.txt", b"Kazakhstan and Iran opened a data "
+                                                  b"center in Astana on Monday.")})
+    assert sent.status_code == 200 and sent.json()["index"]["added"] == 1
+    answer = api.post("/ask", json={"question": "Where did Kazakhstan and Iran open a data center?"}).json()
+    assert "Astana" in answer["text"] and answer["index_version"] == fresh.store.current() != health["index_version"]
+
+
 # --- Milvus only: settings, errors, a server shared by processes, kill -9 ---
 
 def test_settings_reject_what_milvus_lite_would_silently_not_build():
@@ -196,7 +216,9 @@ def test_two_processes_ask_through_a_server_while_a_third_indexes(server, lite, 
     indexer.index(progress=False)
     v1 = indexer.store.current()
     stop = tmp_path / "stop"
-    readers = [_run(READER, server, tmp_path / f"reader{i}", stop) for i in range(2)]
+    # Readers on other machines would name the collection (ASSISTANT_MILVUS_COLLECTION); here
+    # they share the indexer's index_dir, whose path names it by default.
+    readers = [_run(READER, server, indexer.settings.index_dir, stop) for _ in range(2)]
     try:
         time.sleep(8)  # both readers load the model and answer from v1
         corpus = indexer.settings.corpus_dir

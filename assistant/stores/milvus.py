@@ -10,7 +10,9 @@ then switches the alias. docs/scale-out.md has the schema and the reasoning.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import threading
 import time
@@ -70,7 +72,8 @@ class MilvusStore:
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.uri = settings.milvus_uri or str(self.dir / "milvus.db")
-        self.alias = settings.milvus_collection
+        self.alias = settings.milvus_collection or "assistant_" + hashlib.sha1(
+            str(self.dir.expanduser().resolve()).encode()).hexdigest()[:10]
 
     def __str__(self) -> str:
         return f"Milvus {self.uri} (collection {self.alias})"
@@ -199,7 +202,7 @@ class MilvusStore:
     def _create(self, dim: int) -> str:
         from .milvus_search import index_params, schema
 
-        name = f"{self.alias}_{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:6]}"
+        name = f"{self.alias}__build_{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:6]}"
         self.client.create_collection(name, schema=schema(dim, self.settings),
                                       index_params=index_params(self.client, self.settings),
                                       consistency_level="Strong")
@@ -211,8 +214,9 @@ class MilvusStore:
             self.client.alter_alias(collection, self.alias)
         else:
             self.client.create_alias(collection, self.alias)
+        mine = re.compile(rf"{re.escape(self.alias)}__build_\d{{14}}_[0-9a-f]{{6}}")
         for name in self.client.list_collections():
-            if name.startswith(f"{self.alias}_") and name not in (collection, previous):
+            if mine.fullmatch(name) and name not in (collection, previous):
                 self.client.drop_collection(name)
 
     def _insert(self, collection: str, rows: list[dict]) -> None:
