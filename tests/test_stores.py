@@ -157,6 +157,16 @@ def test_errors_say_what_to_install_or_start(tmp_path, monkeypatch):
     port = _free_port()
     with pytest.raises(IndexStoreError, match=rf"127\.0\.0\.1:{port}.*milvus-lite server"):
         Assistant(index_dir=tmp_path, index_backend="milvus", milvus_uri=f"http://127.0.0.1:{port}").store.current()
+    folder = tmp_path / "held.db"
+    holder = _run("import sys, time; from pymilvus import MilvusClient; MilvusClient(sys.argv[1]); "
+                  "print('open', flush=True); time.sleep(60)", folder)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(IndexStoreError, match=r"only one process.*milvus-lite server --data-dir"):
+            milvus.connect(str(folder))
+    finally:
+        holder.kill()
+        holder.wait()
     monkeypatch.setitem(sys.modules, "pymilvus", None)
     with pytest.raises(MissingDependency, match=r"\[milvus\]"):
         milvus.connect(str(tmp_path / "other.db"))

@@ -188,11 +188,17 @@ class MilvusStore:
             self._retire(collection, replaced, n)
         manifest = {"format": FORMAT, "model": model, "dimension": dim, "chunker": chunker_sig,
                     "corpus": str(corpus.root), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "chunks": report.chunks, "index": {"type": self.settings.milvus_index}}
+                    "chunks": report.chunks, "index": {"type": self.settings.milvus_index},
+                    # the build readers may still hold; any other is a killed rebuild's leftover
+                    "previous": target if old is None else live[1].get("previous")}
         self._insert(collection, [_live_row(manifest, n, dim)])  # the publish: one row, all or nothing
         if old is None:
-            self._switch(collection, target)
-        else:  # rows a reader of n-1 no longer needs; n-1 itself stays for readers still on it
+            if target:
+                self.client.alter_alias(collection, self.alias)
+            else:
+                self.client.create_alias(collection, self.alias)
+        self._drop_builds(keep={collection, manifest["previous"]})
+        if old is not None:  # rows a reader of n-1 no longer needs; n-1 itself stays for readers still on it
             self.client.delete(collection, filter=f'(kind != "{LIVE}" and v_to < {n}) or '
                                                   f'(kind == "{LIVE}" and v_from < {n - 1})')
         shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)
@@ -208,15 +214,11 @@ class MilvusStore:
                                       consistency_level="Strong")
         return name
 
-    def _switch(self, collection: str, previous: str | None) -> None:
-        """Point the alias at the new collection; drop all but it and the one readers may still hold."""
-        if previous:
-            self.client.alter_alias(collection, self.alias)
-        else:
-            self.client.create_alias(collection, self.alias)
+    def _drop_builds(self, keep: set) -> None:
+        """Drop this alias's builds but the live one and the one before (readers may still hold it)."""
         mine = re.compile(rf"{re.escape(self.alias)}__build_\d{{14}}_[0-9a-f]{{6}}")
         for name in self.client.list_collections():
-            if mine.fullmatch(name) and name not in (collection, previous):
+            if mine.fullmatch(name) and name not in keep:
                 self.client.drop_collection(name)
 
     def _insert(self, collection: str, rows: list[dict]) -> None:
