@@ -65,8 +65,8 @@ class HybridRetriever:
             return []
         pool = max(k * POOL_PER_SLOT, 40)
         qv = self.embedder.embed_cached([query])[0] if query_vector is None else query_vector
-        dense, sparse, view = self._searcher.view(self._dense(qv, pool, allowed), self._sparse(query, pool, allowed))
-        rankings = (dense, sparse)
+        # Each store ranks in its own rows; the view numbers both lists' rows and reads them.
+        *rankings, view = self._searcher.view(self._dense(qv, pool, allowed), self._sparse(query, pool, allowed))
         fused = _rrf(rankings)
         stories = [_articles(view, r) for r in rankings]
         # In a small collection an article's other passages answer more than other stories do;

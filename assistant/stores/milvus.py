@@ -201,6 +201,9 @@ class MilvusStore:
         if old is not None:  # rows a reader of n-1 no longer needs; n-1 itself stays for readers still on it
             self.client.delete(collection, filter=f'(kind != "{LIVE}" and v_to < {n}) or '
                                                   f'(kind == "{LIVE}" and v_from < {n - 1})')
+        # Sealed segments are searched through their indexes; rows still in the growing segment are
+        # scanned (in Lite, by Python: 0.5 s dense and 1.1 s BM25 per query at 2k chunks, unflushed).
+        self.client.flush(collection)
         shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)
         report.version, report.seconds = f"{collection}@{n}", time.perf_counter() - t0
         return report

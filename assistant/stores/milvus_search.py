@@ -14,8 +14,9 @@ from . import EMPTY, View
 
 MAX = 2**62  # v_to of a row no published version has replaced
 LIVE = "live"  # kind of the row that publishes a version
-# What a reader needs of a row (all but `sparse`, which Milvus computes from `text`).
+# Every field a row is written with (`sparse` is computed by Milvus from `text`), and what a search reads.
 FIELDS = ["pk", "kind", "article_id", "source", "date", "v_from", "v_to", "vector", "text", "body", "meta"]
+HIT_FIELDS = ["article_id", "source", "vector", "body", "meta"]
 HNSW = {"M": 16, "efConstruction": 200}  # the feasibility run's recall@10 of 1.00 at 5k rows
 IVF_NLIST = 128
 # bm25s's defaults, so Milvus's BM25 scores a term as the folder store does (its tokens differ).
@@ -70,7 +71,7 @@ def index_params(client, settings):
     params = HNSW if kind == "HNSW" else {"nlist": IVF_NLIST} if kind == "IVF_FLAT" else {}
     p.add_index("vector", index_type=kind, metric_type="COSINE", params=params)
     p.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25)
-    for name in ("article_id", "source", "date"):
+    for name in ("kind", "article_id", "source", "date", "v_from", "v_to"):
         p.add_index(name, index_type="INVERTED")
     return p
 
@@ -158,7 +159,7 @@ class MilvusSearcher:
 
     def _hits(self, data, field: str, params: dict, pool: int, expr: str) -> list[dict]:
         res = self.client.search(self.collection, data=[data], anns_field=field, limit=min(pool, TOP_K),
-                                 filter=expr, search_params=params, output_fields=FIELDS,
+                                 filter=expr, search_params=params, output_fields=HIT_FIELDS,
                                  consistency_level="Strong")
         return [dict(h["entity"], pk=h["pk"]) for h in res[0]]
 
