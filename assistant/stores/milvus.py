@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 import threading
@@ -23,7 +24,7 @@ from .. import checkpoints
 from ..chunk import embed_text
 from ..errors import IndexStoreError, MissingDependency
 from ..index import FORMAT, IndexReport, IndexStore
-from .milvus_search import FIELDS, LIVE, MAX, MilvusSnapshot, day, live_filter
+from .milvus_search import FIELDS, LIVE, MAX, MilvusSnapshot, all_rows, day, live_filter
 
 BATCH = 500  # rows per insert: what the feasibility run used (6.3k rows/s on Lite)
 _clients: dict[str, object] = {}
@@ -47,6 +48,8 @@ def connect(uri: str):
         raise MissingDependency("pymilvus", "milvus") from None
     with _clients_lock:
         if uri not in _clients:
+            # Its query iterator warns on every Lite call that it fell back to client-side timestamps.
+            logging.getLogger("pymilvus").setLevel(logging.ERROR)
             try:
                 _clients[uri] = MilvusClient(uri=uri, timeout=10)
             except Exception as exc:  # noqa: BLE001 - every cause gets the same advice
@@ -122,17 +125,7 @@ class MilvusStore:
         return {r["article_id"]: json.loads(r["meta"]) for r in rows}
 
     def _rows(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
-        """Every row matching `expr` (query() alone stops at 16,384)."""
-        import logging
-
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)  # the iterator warns about Lite's timestamps
-        it = self.client.query_iterator(collection, batch_size=1000, filter=expr, output_fields=fields,
-                                        consistency_level="Strong")
-        out: list[dict] = []
-        while batch := it.next():
-            out += batch
-        it.close()
-        return out
+        return all_rows(self.client, collection, expr, fields)
 
     def _sync_locked(self, corpus, embedder, chunker, model, chunker_sig, rebuild, progress):
         t0 = time.perf_counter()

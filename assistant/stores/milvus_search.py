@@ -33,6 +33,17 @@ def live_filter(n: int) -> str:
     return f"v_from <= {n} and v_to > {n}"
 
 
+def all_rows(client, collection: str, expr: str, fields: list[str]) -> list[dict]:
+    """Every row matching `expr` (one query() stops at 16,384)."""
+    it = client.query_iterator(collection, batch_size=1000, filter=expr, output_fields=fields,
+                               consistency_level="Strong")
+    out: list[dict] = []
+    while batch := it.next():
+        out += batch
+    it.close()
+    return out
+
+
 def analyzer(settings) -> dict:
     """ASSISTANT_MILVUS_ANALYZER, else what Lite has: standard tokens, lowercased, English stop words."""
     if settings.milvus_analyzer:
@@ -122,16 +133,9 @@ class MilvusSearcher:
         # The question's names are checked against every stemmed term (abstain.unknown_anchors):
         # one pass over the version's texts when it opens. A cluster of millions would keep this
         # set beside the rows instead (docs/scale-out.md).
-        import logging
-
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)  # the iterator warns about Lite's timestamps
         vocabulary: set[str] = set()
-        it = self.client.query_iterator(self.collection, batch_size=1000, filter=self._base,
-                                        output_fields=["text"], consistency_level="Strong")
-        while batch := it.next():
-            for row in batch:
-                vocabulary.update(terms(row["text"]))
-        it.close()
+        for row in all_rows(self.client, self.collection, self._base, ["text"]):
+            vocabulary.update(terms(row["text"]))
         return vocabulary
 
     def admit(self, filters, scope) -> str:
