@@ -119,8 +119,10 @@ class Settings:
         if self.verify_unsupported not in ("drop", "flag"):
             raise ConfigError(f"verify_unsupported={self.verify_unsupported!r} must be 'drop' or "
                               "'flag' (ASSISTANT_VERIFY_UNSUPPORTED).")
-        if self.index_backend not in ("faiss", "milvus"):
-            raise ConfigError(f"index_backend={self.index_backend!r} must be 'faiss' or 'milvus' "
+        from .stores import STORES
+
+        if self.index_backend not in STORES:
+            raise ConfigError(f"index_backend={self.index_backend!r} must be one of {', '.join(STORES)} "
                               "(ASSISTANT_INDEX_BACKEND).")
         if self.milvus_index not in ("HNSW", "IVF_FLAT", "AUTOINDEX"):
             # Lite accepts IVF_PQ, DISKANN and SCANN but silently searches exactly instead.
