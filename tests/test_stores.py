@@ -78,7 +78,7 @@ def test_filters_hold_in_both_searches(built):
     assert any(p.date is None for p in before)
 
 
-def test_answers_name_the_live_version_and_a_new_process_reopens_it(built):
+def test_answers_name_the_live_version_and_a_new_assistant_reopens_it(built):
     answer = built.ask("Where was WTDC-25 held?")
     assert "Baku" in answer.text and answer.index_version == built.store.current()
     again = _assistant(built.settings.corpus_dir.parent, built.settings.index_backend, built.embedder,
