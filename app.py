@@ -90,11 +90,11 @@ class ChatService:
         articles = self._articles()
         dates = sorted(a["date"] for a in articles if a.get("date"))
         span = f" · dated {dates[0]} \u2013 {dates[-1]}" if dates else ""
-        return f"**{len(articles)} articles**, {len(self.assistant.snapshot.chunks)} passages indexed{span}."
+        return f"**{len(articles)} articles**, {self.assistant.snapshot.counts()[1]} passages indexed{span}."
 
     def _articles(self) -> list[dict]:
-        # The index's article table: no pass over every chunk (80k at news scale).
-        return self.assistant.snapshot.chunks.articles
+        # The index's article table (any store): no Chunk built (80k at news scale).
+        return self.assistant.snapshot.article_rows()
 
     def examples(self) -> list[str]:
         default = {p.name for p in DEFAULT_CORPUS.glob("*")} if DEFAULT_CORPUS.is_dir() else set()

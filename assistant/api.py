@@ -19,12 +19,13 @@ from .followup import standalone
 from .generators import get_generator
 from .generators.fallback import set_aside
 from .generators.parts import several
-from .index import IndexReport, IndexStore, Snapshot
-from .sentvecs import SentenceVectors
+from .index import IndexReport, Snapshot
 from .ingest import listing, read_corpus
 from .records import Answer, Filters, Passage
 from .retrieve import HybridRetriever
+from .sentvecs import SentenceVectors
 from .settings import Settings
+from .stores import get_store
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Assistant:
         self.settings = base.replace(**overrides) if overrides else base
         s = self.settings
         self.embedder = get_embedder(s.embedding_model, s.embedding_batch_size, backend=s.embedding_backend)
-        self.store = IndexStore(s.index_dir, s.index_type, s.ann_threshold)
+        self.store = get_store(s)  # ASSISTANT_INDEX_BACKEND: faiss (folders) or milvus
         self._live = _Live()
         self._generators: dict[str, object] = {}
 
@@ -105,8 +106,8 @@ class Assistant:
         if quick and not rebuild and self.store.synced_from(key):
             snapshot = self.store.load()
             self._activate(snapshot)
-            n = len(snapshot.chunks.articles)
-            report = IndexReport(snapshot.version, articles=n, chunks=len(snapshot.chunks), unchanged=n)
+            n, chunks = snapshot.counts()
+            report = IndexReport(snapshot.version, articles=n, chunks=chunks, unchanged=n)
         else:
             corpus = read_corpus(path, s.max_file_mb)
             chunker = Chunker(s.chunk_tokens, s.chunk_overlap, s.tokenizer, fits=self.embedder.fits)
@@ -158,7 +159,7 @@ class Assistant:
                     reason = snapshot.compatible(self.settings.embedding_model,
                                                  self.settings.chunker_signature())
                     if reason:
-                        raise IndexStoreError(f"The index in {self.store.dir} does not fit the "
+                        raise IndexStoreError(f"The index in {self.store} does not fit the "
                                               f"settings: {reason}. Rebuild it with: "
                                               "assistant index")
                     self._activate(snapshot)

@@ -92,6 +92,22 @@ class Snapshot:
             return f"chunker settings changed ({self.manifest.get('chunker')} -> {chunker})"
         return None
 
+    def searcher(self):
+        """Candidate generation over this version (assistant.stores.faiss)."""
+        from .stores.faiss import FaissSearcher
+
+        return FaissSearcher(self)
+
+    def counts(self) -> tuple[int, int]:
+        """(articles with chunks, chunks)."""
+        return len(self.chunks.articles), len(self.chunks)
+
+    def article_rows(self) -> list[dict]:
+        """One entry per indexed article (id, source, title, date, url) with its chunk count."""
+        table = self.chunks  # the article table and each chunk's article row: no Chunk built
+        counts = np.bincount(np.asarray(table.article), minlength=len(table.articles))
+        return [{**a, "chunks": int(n)} for a, n in zip(table.articles, counts)]
+
     def writable_faiss(self):
         """A private, in-memory copy of the FAISS index to add rows to (the loaded one is mapped)."""
         import faiss
@@ -107,6 +123,9 @@ class IndexStore:
         self.dir = Path(directory)
         # None: from Settings (ASSISTANT_INDEX_TYPE, ASSISTANT_ANN_THRESHOLD) when building.
         self.index_type, self.ann_threshold = index_type, ann_threshold
+
+    def __str__(self) -> str:
+        return str(self.dir)
 
     def current(self) -> str | None:
         """The live version's folder name; None before the first build."""

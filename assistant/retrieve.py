@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) + BM25 (bm25s), fused by reciprocal rank, near-duplicates collapsed."""
+"""Hybrid retrieval: a store's dense and BM25 candidates, fused by reciprocal rank, near-duplicates collapsed."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import datetime as dt
 
 import numpy as np
 
-from . import ann
 from .chunk import embed_text
 from .dates import DateScope
-from .index import Snapshot
 from .records import Chunk, Filters, Passage
+from .stores import EMPTY, View
 from .terms import terms
 
 RRF_K = 60  # the usual reciprocal-rank constant: dampens the head so both lists matter
@@ -41,128 +40,69 @@ SPREAD_HEAD = 0.5  # the first half of the k slots rank by score alone: the answ
 
 
 class HybridRetriever:
-    """Ranks the chunks of one index snapshot for a query."""
+    """Ranks the chunks of one index version for a query, whichever store found the candidates."""
 
-    def __init__(self, snapshot: Snapshot, embedder, dedup_threshold: float = 0.92):
+    def __init__(self, snapshot, embedder, dedup_threshold: float = 0.92):
         self.snapshot, self.embedder = snapshot, embedder
         self.dedup_threshold = dedup_threshold
-        self._bm25 = None
-        self._terms: dict[int, set[str]] = {}  # a chunk's terms, stemmed when a duplicate test needs them
-        self._article = np.zeros(0, dtype=np.int32)  # chunk row -> article row
+        self._searcher = None  # the store's candidate generation (assistant.stores), opened by prepare()
         self.vocabulary: set[str] = set()
         self.undated = 0
-        # Filters look at an article's date and source only: test each pair once, not each chunk
-        # (a Python call per chunk took 0.35 s per query at 1M chunks; per pair, 0.04 s).
-        self._pairs: list[tuple[str | None, str]] = []
-        self._pair_of = np.zeros(0, dtype=np.int64)
 
     def prepare(self) -> None:
-        """Open what search needs from the snapshot's stored columns and BM25 index (no chunk parsed)."""
-        table = self.snapshot.chunks
-        self._bm25 = self.snapshot.bm25
-        self.vocabulary = set(self._bm25.vocab_dict) - {""} if self._bm25 is not None else set()
-        self._article = np.asarray(table.article)
-        ids: dict[tuple[str | None, str], int] = {}
-        pair_of_article = np.fromiter((ids.setdefault((a["date"], a["source"]), len(ids)) for a in table.articles),
-                                      np.int64, len(table.articles))
-        self._pair_of = pair_of_article[self._article]
-        self._pairs = list(ids)
-        self.undated = sum(1 for a in table.articles if not a["date"])  # named in dated answers' notes
+        """Open what search needs from the snapshot (stored columns and BM25 index; no chunk parsed)."""
+        self._searcher = self.snapshot.searcher()
+        self.vocabulary, self.undated = self._searcher.vocabulary, self._searcher.undated
 
     def search(self, query: str, k: int, filters: Filters | None = None,
                query_vector: np.ndarray | None = None, scope: DateScope | None = None) -> list[Passage]:
         """Top-k passages for the query; filters and the date scope apply before ranking."""
-        if self._bm25 is None:
+        if self._searcher is None:
             self.prepare()
-        chunks = self.snapshot.chunks
-        if not chunks:
-            return []
         filters, scope = filters or Filters(), scope or DateScope()
-        allowed = None
-        if filters.active() or scope.as_of:
-            admitted = np.fromiter((filters.admits(d, src) and scope.admits(d) for d, src in self._pairs),
-                                   bool, len(self._pairs))
-            allowed = admitted[self._pair_of]
-            if not allowed.any():
-                return []
+        allowed = self._searcher.admit(filters, scope)
+        if allowed is EMPTY:
+            return []
         pool = max(k * POOL_PER_SLOT, 40)
         qv = self.embedder.embed_cached([query])[0] if query_vector is None else query_vector
-        rankings = (self._dense(qv, pool, allowed), self._sparse(query, pool, allowed))
+        # Each store ranks in its own rows; the view numbers both lists' rows and reads them.
+        *rankings, view = self._searcher.view(self._dense(qv, pool, allowed), self._sparse(query, pool, allowed))
         fused = _rrf(rankings)
-        stories = [self._articles(r) for r in rankings]
+        stories = [_articles(view, r) for r in rankings]
         # In a small collection an article's other passages answer more than other stories do;
         # the article-level steps pay when the candidates come from many articles (news scale).
         many = len(set().union(*stories)) > SPREAD_ARTICLES * k
         if many:
             story = _rrf(stories)
             for row in fused:  # kept on the scale of one fusion: answers weigh it (agreement)
-                fused[row] = (fused[row] + ARTICLE_WEIGHT * story[self._article[row]]) / (1 + ARTICLE_WEIGHT)
+                fused[row] = (fused[row] + ARTICLE_WEIGHT * story[view.article[row]]) / (1 + ARTICLE_WEIGHT)
         if scope.active():
-            self._date_prior(fused, scope)
+            _date_prior(view, fused, scope)
         if many:
-            self._spread(fused, k)
+            _spread(view, fused, k)
         order = sorted(fused, key=lambda r: -fused[r])
-        return self._collapse(order, fused, k)
+        return self._collapse(view, order, fused, k)
 
-    def _articles(self, ranking: list[int]) -> list[int]:
-        """The articles of a chunk ranking, each at the rank of its best chunk."""
-        return list(dict.fromkeys(int(self._article[row]) for row in ranking))
+    def _dense(self, qv: np.ndarray, pool: int, allowed) -> list:
+        return self._searcher.dense(qv, pool, allowed)  # its own method: the latency bench times it
 
-    def _spread(self, fused: dict[int, float], k: int) -> None:
-        """Past the head of the list, lower an article's chunks after its best one (not overlapping it)."""
-        spans, best = self.snapshot.chunks.spans, {}
-        for i, row in enumerate(sorted(fused, key=lambda r: -fused[r])):
-            (start, end), top = spans[row], best.setdefault(int(self._article[row]), row)
-            if i >= SPREAD_HEAD * k and (start >= spans[top][1] or spans[top][0] >= end):
-                fused[row] *= ARTICLE_REPEAT
+    def _sparse(self, query: str, pool: int, allowed) -> list:
+        return self._searcher.sparse(query, pool, allowed)
 
-    def _date_prior(self, fused: dict[int, float], scope: DateScope) -> None:
-        """Raise chunks in the question's time window and those published shortly before as_of."""
-        day = (scope.as_of or dt.date.today()).toordinal()
-        recency = bool(scope.as_of or scope.recent)
-        articles = self.snapshot.chunks.articles
-        for row in fused:
-            date = articles[self._article[row]]["date"]
-            if not date:
-                continue  # undated: neither raised nor dropped
-            if recency:
-                older = max(0.0, day - dt.date.fromisoformat(date).toordinal() - RECENCY_DAYS)
-                fused[row] *= 1.0 + RECENCY_WEIGHT * 0.5 ** (older / RECENCY_DAYS)
-            if scope.in_window(date):
-                fused[row] *= WINDOW_BOOST
-
-    def _dense(self, qv: np.ndarray, pool: int, allowed) -> list[int]:
-        # Flat, HNSW or IVF-PQ as the manifest says; a filter goes into the search itself
-        # (exactly over the admitted rows when few), so no admitted row is crowded out.
-        snap = self.snapshot
-        return ann.search(snap.faiss_index, snap.index_info, snap.vectors, qv, pool, allowed)
-
-    def _sparse(self, query: str, pool: int, allowed) -> list[int]:
-        q = [t for t in terms(query) if t in self.vocabulary]
-        if not q:
-            return []
-        scores = self._bm25.get_scores(q)
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
-        n = min(pool, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        return [int(r) for r in top[np.argsort(-scores[top])] if scores[r] > 0]
-
-    def _collapse(self, order: list[int], fused: dict[int, float], k: int) -> list[Passage]:
+    def _collapse(self, view: View, order: list[int], fused: dict[int, float], k: int) -> list[Passage]:
         """Keep the best of each group of near-identical passages (one story, two outlets)."""
-        table = self.snapshot.chunks
         kept: list[int] = []  # the position in `order` each passage started from, for the duplicate test
         passages: list[Passage] = []
         # One read of the candidates' vectors and articles, not one per pair tested (hundreds).
         rows = np.asarray(order, dtype=np.int64)
-        vecs, arts = np.asarray(self.snapshot.vectors[rows]), self._article[rows]
+        vecs, arts = np.asarray(view.vectors[rows]), view.article[rows]
         for i, row in enumerate(order):
             if len(kept) >= k:  # slots full: only another outlet's copy of a kept passage matters
-                dup = self._duplicate(i, kept, order, vecs, arts)
+                dup = self._duplicate(view, i, kept, order, vecs, arts)
                 if dup is not None:
-                    _also(passages[dup], table.articles[arts[i]]["source"])
+                    _also(passages[dup], view.articles[arts[i]]["source"])
                 continue
-            c = table[row]
+            c = view.chunk(row)
             # Neighbouring chunks overlap; when both rank within the k slots, one wider passage
             # says it once and leaves the slot to another part of the corpus.
             wide = next((p for p in passages if _overlap(p, c)), None)
@@ -173,7 +113,7 @@ class HybridRetriever:
                         wide.also_in += [s for s in passages[n].also_in if s not in wide.also_in]
                         del passages[n], kept[n]
                 continue
-            dup = self._duplicate(i, kept, order, vecs, arts)
+            dup = self._duplicate(view, i, kept, order, vecs, arts)
             if dup is not None:
                 _also(passages[dup], c.source)
                 continue
@@ -184,22 +124,52 @@ class HybridRetriever:
                 end=c.end, score=round(fused[row], 6), sentences=list(c.sentences)))
         return passages
 
-    def _duplicate(self, i: int, kept: list[int], order: list[int], vecs, arts) -> int | None:
+    def _duplicate(self, view: View, i: int, kept: list[int], order: list[int], vecs, arts) -> int | None:
         """Which kept passage candidate i retells (another article, near-identical), if any."""
         if not kept:
             return None
         close = (vecs[kept] @ vecs[i] >= self.dedup_threshold) & (arts[kept] != arts[i])
         for n in np.flatnonzero(close):
-            ta, tb = self._terms_of(order[i]), self._terms_of(order[kept[n]])
+            ta, tb = _terms_of(view, order[i]), _terms_of(view, order[kept[n]])
             if len(ta & tb) / max(1, min(len(ta), len(tb))) >= DUP_TERM_OVERLAP:
                 return int(n)
         return None
 
-    def _terms_of(self, row: int) -> set[str]:
-        # Only near-identical vectors reach the term test: a few chunks per query, not all of them.
-        if row not in self._terms:
-            self._terms[row] = set(terms(embed_text(self.snapshot.chunks[row])) or ["__empty__"])
-        return self._terms[row]
+
+def _terms_of(view: View, row: int) -> set[str]:
+    # Only near-identical vectors reach the term test: a few chunks per query, not all of them.
+    if row not in view.terms:
+        view.terms[row] = set(terms(embed_text(view.chunk(row))) or ["__empty__"])
+    return view.terms[row]
+
+
+def _articles(view: View, ranking: list[int]) -> list[int]:
+    """The articles of a chunk ranking, each at the rank of its best chunk."""
+    return list(dict.fromkeys(int(view.article[row]) for row in ranking))
+
+
+def _spread(view: View, fused: dict[int, float], k: int) -> None:
+    """Past the head of the list, lower an article's chunks after its best one (not overlapping it)."""
+    spans, best = view.spans, {}
+    for i, row in enumerate(sorted(fused, key=lambda r: -fused[r])):
+        (start, end), top = spans[row], best.setdefault(int(view.article[row]), row)
+        if i >= SPREAD_HEAD * k and (start >= spans[top][1] or spans[top][0] >= end):
+            fused[row] *= ARTICLE_REPEAT
+
+
+def _date_prior(view: View, fused: dict[int, float], scope: DateScope) -> None:
+    """Raise chunks in the question's time window and those published shortly before as_of."""
+    day = (scope.as_of or dt.date.today()).toordinal()
+    recency = bool(scope.as_of or scope.recent)
+    for row in fused:
+        date = view.articles[view.article[row]]["date"]
+        if not date:
+            continue  # undated: neither raised nor dropped
+        if recency:
+            older = max(0.0, day - dt.date.fromisoformat(date).toordinal() - RECENCY_DAYS)
+            fused[row] *= 1.0 + RECENCY_WEIGHT * 0.5 ** (older / RECENCY_DAYS)
+        if scope.in_window(date):
+            fused[row] *= WINDOW_BOOST
 
 
 def _also(p: Passage, source: str) -> None:

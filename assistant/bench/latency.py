@@ -72,7 +72,7 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
     if embedder is not None:
         small.embedder = embedder
     small.index(progress=False)
-    log(f"latency: {len(qs)} questions over the real corpus ({len(small.snapshot.chunks)} chunks) ...")
+    log(f"latency: {len(qs)} questions over the real corpus ({small.snapshot.counts()[1]} chunks) ...")
     real = measure(small, qs)
     real_cold = measure(small, qs[:60], clear_cache=True)
     corpus, index = ws.large_index(small.embedder, large_chunks)
@@ -80,10 +80,10 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
     big.embedder = small.embedder
     if (sentences := big._sentences()) is not None:  # what `assistant index` embeds after a sync
         sentences.fill(big.snapshot, small.embedder)
-    log(f"latency: {len(qs)} questions over {len(big.snapshot.chunks)} chunks ...")
+    log(f"latency: {len(qs)} questions over {big.snapshot.counts()[1]} chunks ...")
     large = measure(big, qs)
     large_cold = measure(big, qs[:60], clear_cache=True)
-    n_large = len(big.snapshot.chunks)
+    n_large = big.snapshot.counts()[1]
     s = Section("latency", "Query latency per stage (warm)")
     s.columns = ["stage", "real corpus p50 ms", "p95 ms", f"{n_large} chunks p50 ms", "p95 ms",
                  "real corpus, empty cache p50 ms", f"{n_large} chunks, empty cache p50 ms", "p95 ms"]
@@ -95,7 +95,7 @@ def run(ws: Workspace, n_questions: int = 200, large_chunks: int = 10_000, log=p
     retrieval = percentiles(large["retrieval (dense+BM25+fusion)"])["p50"]
     with_embed = percentiles(large["embedding + retrieval"])["p50"]
     ask = percentiles(real["ask() total"])["p50"]
-    s.figures = {"chunks_large": n_large, "chunks_real": len(small.snapshot.chunks),
+    s.figures = {"chunks_large": n_large, "chunks_real": small.snapshot.counts()[1],
                  "retrieval_p50_ms": retrieval, "embed_retrieval_p50_ms": with_embed,
                  "ask_p50_ms": ask, "ask_p95_ms": percentiles(real["ask() total"])["p95"],
                  "ask_large_p50_ms": percentiles(large["ask() total"])["p50"],

@@ -63,7 +63,7 @@ def run(data=DATA, log=print, limit: int | None = None) -> Section:
         fast.append(a.ask(q.question, k=FAST_K, as_of=q.as_of).timings["total"])
     f = percentiles(fast)
     peak_mb = peak_rss_mb()
-    chunks = len(a.snapshot.chunks)
+    chunks = a.snapshot.counts()[1]
     s.figures.update({"ask_p50_ms": p["p50"], "ask_p95_ms": p["p95"], "chunks": chunks,
                       "articles": report.articles, "peak_rss_mb": peak_mb,
                       "peak_kb_per_chunk": peak_mb * 1024 / max(1, chunks)})

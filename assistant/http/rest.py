@@ -9,7 +9,6 @@ import tempfile
 import threading
 from pathlib import Path
 
-import numpy as np
 from anyio import to_thread
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -140,17 +139,15 @@ def router(ctx) -> APIRouter:
     @api.get("/articles", summary="What is indexed", description="One entry per article.")
     async def articles() -> dict:
         snapshot = await to_thread.run_sync(lambda: ctx.assistant.snapshot)
-        table = snapshot.chunks  # the article table and each chunk's article row: no Chunk built
-        counts = np.bincount(np.asarray(table.article), minlength=len(table.articles))
-        out = [{**a, "chunks": int(n)} for a, n in zip(table.articles, counts)]
+        out = snapshot.article_rows()
         return {"index_version": snapshot.version, "count": len(out), "articles": out}
 
     @api.get("/health", summary="Readiness, index version and counts, generators available")
     async def health() -> dict:
         snapshot = await to_thread.run_sync(lambda: ctx.assistant.snapshot)
+        articles, chunks = snapshot.counts()
         return {"status": "ok", "ready": True, "index_version": snapshot.version,
-                "articles": len(snapshot.chunks.articles),
-                "chunks": len(snapshot.chunks), "generators": available_generators(),
+                "articles": articles, "chunks": chunks, "generators": available_generators(),
                 "default_generator": ctx.assistant.settings.generator,
                 "queue": {"concurrency": ctx.gate.concurrency, "queue_size": ctx.gate.queue_size,
                           "admitted": ctx.gate.admitted}}
