@@ -81,6 +81,7 @@ class SentenceVectors:
         self._where = np.zeros((0, 2), np.int64)  # (segment, row) of each key
         self._vectors: list[np.ndarray] = []
         self._readable: list[str] = []  # the segments opened
+        self._files: list[tuple] = []  # (file, data offset, dimension) of each
         self._opened = False
 
     def __len__(self) -> int:
@@ -98,7 +99,9 @@ class SentenceVectors:
         for t, p, hit in zip(texts, pos, self._keys[pos] == wanted):
             if hit:
                 seg, row = self._where[p]
-                out[t] = self._vectors[seg][row].astype(np.float32)
+                fh, offset, dim = self._files[seg]
+                raw = os.pread(fh.fileno(), 2 * dim, offset + int(row) * 2 * dim)
+                out[t] = np.frombuffer(raw, np.float16).astype(np.float32)
         return out
 
     def fill(self, snapshot, embedder, progress: bool = False) -> int:
@@ -115,7 +118,7 @@ class SentenceVectors:
             n = self._add({key(t): t for t in texts}, embedder, progress)
             dead = state["dead"] + sum(1 for aid, h in done.items() if articles.get(aid) != h)
             if len(self._segments()) > MAX_SEGMENTS or dead > len(articles) / 2:
-                self._compact({key(t) for t in corpus_texts(snapshot)})
+                self._compact(key(t) for t in corpus_texts(snapshot))
                 dead = 0
             self._open()
             _replace(self.dir / STATE, json.dumps({"articles": articles, "dead": dead,
@@ -173,7 +176,7 @@ class SentenceVectors:
         if self._opened:
             return
         self._opened = True
-        keys, where, self._vectors, self._readable = [], [], [], []
+        keys, where, self._vectors, self._readable, self._files = [], [], [], [], []
         for name in self._segments() if self.dir.is_dir() else []:
             try:
                 k = np.load(self.dir / f"{name}.keys.npy")
@@ -182,6 +185,9 @@ class SentenceVectors:
                 continue
             if len(k) != len(v):
                 continue
+            # Lookups read their rows with pread: a few scattered rows per answer, where a fault
+            # on the mapping would map 64 KB of cached neighbours into the process each time.
+            self._files.append((open(self.dir / f"{name}.vecs.npy", "rb"), v.offset, v.shape[1]))
             where.append(np.stack([np.full(len(k), len(keys)), np.arange(len(k))], axis=1))
             keys.append(k)
             self._vectors.append(v)
@@ -205,16 +211,17 @@ class SentenceVectors:
             os.replace(tmp, self.dir / f"{name}{suffix}")
         _replace(self.dir / "space.json", json.dumps({"space": self.space}))
 
-    def _compact(self, live: set[int]) -> None:
-        """Merge the segments into one holding only live texts (removed articles' leave)."""
+    def _compact(self, live: Iterable[int]) -> None:
+        """Merge the segments into one holding only live texts, in corpus order (removed articles' leave)."""
         self._opened = False
         self._open()
         names = self._segments()
-        keep = np.fromiter((k in live for k in self._keys.tolist()), bool, len(self._keys))
-        keys, first = np.unique(self._keys[keep], return_index=True)  # one copy of each
-        if len(keys):
-            where = self._where[keep][first]
-            self._write(keys, np.stack([self._vectors[s][r] for s, r in where]))
+        wanted = np.fromiter(dict.fromkeys(live), np.uint64)
+        if len(self._keys) and len(wanted):
+            pos = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+            hit = self._keys[pos] == wanted
+            # Corpus order keeps a passage's sentences on a page or two (key order: a page each).
+            self._write(wanted[hit], np.stack([self._vectors[s][r] for s, r in self._where[pos[hit]]]))
         for name in names:  # open readers keep their mapped pages: Linux frees them on close
             for suffix in (".keys.npy", ".vecs.npy"):
                 (self.dir / f"{name}{suffix}").unlink(missing_ok=True)
