@@ -13,7 +13,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.chunk import embed_text
-from assistant.errors import AssistantError, MissingDependency
+from assistant.errors import AssistantError, ConfigError, MissingDependency
 from tests.conftest import CORPUS
 from tests.test_answers import SEEDS
 
@@ -123,6 +123,13 @@ def test_a_failed_ray_run_leaves_the_previous_version_live(ray_cluster, fresh):
     reloaded.embedder = local
     assert "Baku" in reloaded.ask("Where was WTDC-25 held?").text
     assert "new.txt" not in {c.source for c in reloaded.snapshot.chunks}
+
+
+def test_a_path_given_as_the_address_says_where_the_path_goes():
+    from assistant.ray_ingest import check
+
+    with pytest.raises(ConfigError, match="assistant index PATH --ray"):
+        check("corpus/")
 
 
 def test_without_ray_the_error_names_the_extra(monkeypatch):
