@@ -187,7 +187,7 @@ class RayEmbedder:
     def summary(self) -> str:
         """One line for the CLI: actors, start-up and throughput."""
         rate = f", {self.embedded / self.busy:.1f} chunks/s" if self.busy else ""
-        return (f"Ray: {self.size} actors, started in {self.started_in:.1f}s; "
+        return (f"Ray: {self.size} actor{'s' * (self.size != 1)}, started in {self.started_in:.1f}s; "
                 f"{self.embedded} chunks embedded{rate}.")
 
     def close(self) -> None:

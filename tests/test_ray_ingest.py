@@ -4,6 +4,7 @@ killed actor, and a failed run leaves the live version answering."""
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -123,6 +124,20 @@ def test_a_failed_ray_run_leaves_the_previous_version_live(ray_cluster, fresh):
     reloaded.embedder = local
     assert "Baku" in reloaded.ask("Where was WTDC-25 held?").text
     assert "new.txt" not in {c.source for c in reloaded.snapshot.chunks}
+
+
+@pytest.mark.slow
+def test_the_cli_embeds_on_a_local_cluster_and_starts_none_when_nothing_changed(tmp_path):
+    pytest.importorskip("ray")
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    cmd = [sys.executable, "-m", "assistant.cli", "index", str(tmp_path / "corpus"),
+           "--index-dir", str(tmp_path / "index"), "--ray", "--ray-actors", "1"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "30 chunks embedded" in first.stdout and "Ray: 1 actor, started in" in first.stdout
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "0 chunks embedded" in again.stdout and "Ray:" not in again.stdout + again.stderr
 
 
 def test_a_path_given_as_the_address_says_where_the_path_goes():
