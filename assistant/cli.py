@@ -48,8 +48,8 @@ def main():
               "or auto (needs the [ray] extra).")
 @click.option("--ray-actors", type=click.IntRange(1), envvar="ASSISTANT_RAY_ACTORS",
               help="Embedding actors on Ray, each loading the model once (default: the cluster's CPUs).")
-@click.option("--ray-batch", type=click.IntRange(1), default=64, show_default=True,
-              envvar="ASSISTANT_RAY_BATCH", help="Chunks per call to a Ray actor.")
+@click.option("--ray-batch", type=click.IntRange(1), envvar="ASSISTANT_RAY_BATCH",
+              help="Chunks per call to a Ray actor (default 64).")
 def index(path, rebuild, index_dir, ray_address, ray_actors, ray_batch):
     """Build or update the index for PATH (default: the corpus folder).
 

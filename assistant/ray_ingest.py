@@ -95,8 +95,8 @@ class RayEmbedder:
     """
 
     def __init__(self, local, address: str | None = None, actors: int | None = None,
-                 batch: int = BATCH, make=None):
-        self.local, self.address, self.actors, self.batch = local, address, actors, batch
+                 batch: int | None = None, make=None):
+        self.local, self.address, self.actors, self.batch = local, address, actors, batch or BATCH
         # What each actor runs: the same model and backend as the driver, so the vectors (and the
         # index's vector space) are the ones a plain `assistant index` writes.
         self.make = make or functools.partial(_same_embedder, local.name, local.batch_size, local.backend)
@@ -108,6 +108,8 @@ class RayEmbedder:
         self.size = 0  # actors started
 
     def __getattr__(self, name):  # name, backend, vector_space, fits, dimension, embed_cached...
+        if name == "local":  # not set yet: no recursion
+            raise AttributeError(name)
         return getattr(self.local, name)
 
     @property
@@ -125,7 +127,11 @@ class RayEmbedder:
         self.local.embed(["warm-up"])  # a first use exports the ONNX graph: once here, not per actor
         self.owns_cluster = not ray.is_initialized() and self.address is None
         connect(self.address)
-        n = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        n = self.actors or max(1, cpus)
+        if self.address is None and n > cpus:  # a local cluster never grows: they would wait forever
+            raise ConfigError(f"--ray-actors {n} is more than the {cpus} CPUs of the local cluster "
+                              "(one per actor). Lower it.")
         actor = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(_Worker)
         self.pool = [actor.remote(self.make) for _ in range(n)]
         self.size = n

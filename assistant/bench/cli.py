@@ -123,8 +123,8 @@ def _text(section) -> str:
               help="Scratch folder for corpora and indexes (default: a temp folder, removed after).")
 def bench_command(quick, only, skip, sizes, out, no_write, workdir):
     """Measure ingestion, query latency, cold start, embedding backends, index scale, generation,
-    the lean index at 100k chunks, ingestion on Ray (with the [ray] extra) and, when ../shared/data/realtimeqa-dev exists, retrieval on
-    RealTime QA.
+    the lean index at 100k chunks, ingestion on Ray (with the [ray] extra) and, when
+    ../shared/data/realtimeqa-dev exists, retrieval on RealTime QA.
 
     Prints each part's table as it finishes and writes docs/benchmarks.md with the machine,
     versions, date, targets and a chart. The full run took 25 minutes on 2 shared cores, 11 of
