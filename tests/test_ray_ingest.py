@@ -18,9 +18,10 @@ from assistant.errors import AssistantError, ConfigError, MissingDependency
 from tests.conftest import CORPUS
 from tests.test_answers import SEEDS
 
+
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """A local cluster on loopback only (conftest's network guard would catch anything else)."""
+    """A local cluster whose processes bind and connect on 127.0.0.1 only (ray_ingest.connect)."""
     ray = pytest.importorskip("ray")
     from assistant.ray_ingest import connect
 
@@ -30,6 +31,7 @@ def ray_cluster():
     # Fault-injecting embedders below live in this module, which Ray's workers cannot import.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield ray
+    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     ray.shutdown()
     if saved is None:
         os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
