@@ -36,14 +36,18 @@ def embed(texts: list[str], embedder, model: str, cache: Path, progress: bool) -
         from tqdm import tqdm
 
         bar = tqdm(total=len(missing), desc="Embedding", unit="chunk")
-    for lo in range(0, len(missing), CHECKPOINT):
-        batch = missing[lo:lo + CHECKPOINT]
+    lo = 0
+    while lo < len(missing):
+        # A pool of workers (assistant/ray_ingest.py) asks for larger parts, so that one part
+        # keeps all of them busy; read each time, as the pool knows its size once started.
+        batch = missing[lo:lo + getattr(embedder, "checkpoint_every", CHECKPOINT)]
         vecs = np.asarray(embedder.embed([texts[i] for i in batch], progress=False), dtype=np.float32)
         names = np.array([keys[i] for i in batch])
         tmp = cache / f".part-{uuid.uuid4().hex[:8]}"
         with open(tmp, "wb") as fh:
             np.savez(fh, keys=names, vectors=vecs)
-        os.replace(tmp, cache / f"part-{lo // CHECKPOINT:06d}-{uuid.uuid4().hex[:6]}.npz")
+        os.replace(tmp, cache / f"part-{lo:09d}-{uuid.uuid4().hex[:6]}.npz")
+        lo += len(batch)
         done.update(zip(names.tolist(), vecs))
         if bar:
             bar.update(len(batch))

@@ -43,14 +43,23 @@ def main():
 @click.option("--rebuild", is_flag=True, help="Re-embed every article, even unchanged ones.")
 @click.option("--index-dir", type=click.Path(file_okay=False), help="Where the index lives "
               "(default: ASSISTANT_INDEX_DIR or embeddings/).")
-def index(path, rebuild, index_dir):
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+              help="Embed on a Ray cluster: a local one without ADDRESS, else host:port, ray://... "
+              "or auto (needs the [ray] extra).")
+@click.option("--ray-actors", type=click.IntRange(1), envvar="ASSISTANT_RAY_ACTORS",
+              help="Embedding actors on Ray, each loading the model once (default: the cluster's CPUs).")
+@click.option("--ray-batch", type=click.IntRange(1), envvar="ASSISTANT_RAY_BATCH",
+              help="Chunks per call to a Ray actor (default 64).")
+def index(path, rebuild, index_dir, ray_address, ray_actors, ray_batch):
     """Build or update the index for PATH (default: the corpus folder).
 
     Only new or changed articles are embedded; removed ones are dropped.
 
     \b
-    Example:
+    Examples:
       assistant index ~/news --index-dir ~/news-index
+      assistant index ~/news --ray                  # a local Ray cluster
+      assistant index ~/news --ray 10.0.0.5:6379    # an existing one
     """
     from .api import Assistant
 
@@ -58,10 +67,24 @@ def index(path, rebuild, index_dir):
     if path:
         overrides["corpus_dir"] = path
     a = Assistant(**overrides)
-    report = a.index(rebuild=rebuild, progress=True)
+    if ray_address:
+        from .ray_ingest import RayEmbedder, check
+
+        address = None if ray_address == "local" else ray_address
+        check(address)
+        # Only the embedding step changes: chunking, checkpoints and the publish stay the same.
+        # The cluster starts at the first chunk to embed; an unchanged corpus never starts it.
+        a.embedder = RayEmbedder(a.embedder, address, ray_actors, ray_batch)
+    try:
+        report = a.index(rebuild=rebuild, progress=True)
+    finally:
+        if ray_address:
+            a.embedder.close()
     for problem in report.problems:
         click.echo(f"warning: skipped {problem}", err=True)
     click.echo(report.summary())
+    if ray_address and a.embedder.size:
+        click.echo(a.embedder.summary())
 
 
 @main.command()

@@ -52,6 +52,7 @@ class _MeanPooled(_Cached):
         super().__init__()
         self.name, self.batch_size = model, batch_size
         self.max_tokens = 512
+        self.threads: int | None = None  # None: the runtime's default (every core); set before loading
 
     def _load(self):
         try:
@@ -177,6 +178,8 @@ class OnnxEmbedder(_MeanPooled):
             raise MissingDependency("onnxruntime", "core") from None
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if self.threads:  # several workers on one machine (Ray actors): one pool each, not all cores each
+            options.intra_op_num_threads = self.threads
         for attempt in (1, 2):
             try:
                 return ort.InferenceSession(str(self._onnx_file(folder)), options,

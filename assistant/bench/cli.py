@@ -12,18 +12,19 @@ import click
 
 from ..settings import PROJECT_ROOT
 
-PARTS = ("ingestion", "latency", "coldstart", "backends", "scale", "generation", "realtimeqa", "lean", "stores")
+PARTS = ("ingestion", "latency", "coldstart", "backends", "scale", "generation", "realtimeqa", "lean", "stores",
+         "ray")
 DEFAULT_OUT = PROJECT_ROOT / "docs" / "benchmarks.md"
 
 # Full run vs --quick: the sizes each benchmark works at.
 FULL = {"articles": 500, "questions": 200, "large_chunks": 50_000, "sizes": (1_000, 10_000, 100_000, 1_000_000),
         "backend_chunks": 600, "backend_queries": 100, "eval_limit": None, "cold_repeats": 3,
         "gen_runs": 3, "gen_tokens": 128, "rtqa_limit": None, "lean_sizes": (100_000,),
-        "store_sizes": (10_000,)}
+        "store_sizes": (10_000,), "ray_articles": 200}
 QUICK = {"articles": 40, "questions": 60, "large_chunks": 1_000, "sizes": (1_000, 10_000),
          "backend_chunks": 120, "backend_queries": 30, "eval_limit": 30, "cold_repeats": 1,
          "gen_runs": 1, "gen_tokens": 32, "rtqa_limit": 20, "lean_sizes": (10_000,),
-         "store_sizes": (2_000,)}
+         "store_sizes": (2_000,), "ray_articles": 20}
 
 
 def _parts(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
@@ -61,7 +62,7 @@ def run_parts(parts: list[str], cfg: dict, ws, log=print) -> tuple[list, list[st
 
 def _run_part(part: str, cfg: dict, ws, log):
     """One benchmark part, timed and stamped."""
-    from . import backends, coldstart, generation, ingestion, latency, lean, realtimeqa, scale, stores
+    from . import backends, coldstart, generation, ingestion, latency, lean, rayingest, realtimeqa, scale, stores
     from .common import Timer
 
     with Timer() as t:
@@ -82,6 +83,8 @@ def _run_part(part: str, cfg: dict, ws, log):
             section = lean.run(ws, cfg["lean_sizes"], cfg["cold_repeats"], log=log)
         elif part == "stores":
             section = stores.run(ws, cfg["store_sizes"], log=log)
+        elif part == "ray":
+            section = rayingest.run(ws.root, cfg["ray_articles"], log=log)
         else:
             section = realtimeqa.run(log=log, limit=cfg["rtqa_limit"])
     section.seconds = t.wall
@@ -125,8 +128,8 @@ def _text(section) -> str:
               help="Scratch folder for corpora and indexes (default: a temp folder, removed after).")
 def bench_command(quick, only, skip, sizes, out, no_write, workdir):
     """Measure ingestion, query latency, cold start, embedding backends, index scale, generation,
-    the lean index at 100k chunks and, when ../shared/data/realtimeqa-dev exists, retrieval on
-    RealTime QA.
+    the lean index at 100k chunks, ingestion on Ray (with the [ray] extra) and, when
+    ../shared/data/realtimeqa-dev exists, retrieval on RealTime QA.
 
     Prints each part's table as it finishes and writes docs/benchmarks.md with the machine,
     versions, date, targets and a chart. The full run took 25 minutes on 2 shared cores, 11 of
@@ -144,6 +147,10 @@ def bench_command(quick, only, skip, sizes, out, no_write, workdir):
     parts = _parts(only, skip)
     if quick and not only:  # indexing 3,544 articles is no smoke run; name it with --only to run it
         parts = [p for p in parts if p != "realtimeqa"]
+    import importlib.util
+
+    if not only and importlib.util.find_spec("ray") is None:  # an optional extra: asked for by name
+        parts = [p for p in parts if p != "ray"]
     cfg = dict(QUICK if quick else FULL)
     if sizes:
         try:
