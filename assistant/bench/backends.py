@@ -106,5 +106,7 @@ def run(ws: Workspace, n_chunks: int = 600, n_queries: int = 100, evaluate: bool
         "dynamic quantization of that graph. sentence-transformers' own backend='onnx' needs "
         "optimum-onnx, which pins transformers<4.58 and huggingface-hub<1 (sentence-transformers 6 "
         "and gradio 6 need newer), so it cannot be installed beside them.",
+        "int8 stays opt-in: on RealTime QA's dated questions its hit@1 and MRR fell by more than "
+        "0.01 (docs/performance.md, 'int8 embedding stays opt-in').",
     ]
     return s
