@@ -126,3 +126,11 @@ def test_an_answer_keeping_none_of_the_sentences_names_and_numbers_gives_way(stu
     # Keeping one of them is enough: the question asked for one thing, not all of them.
     monkeypatch.setattr(StubGenerator, "reply", "The 19th annual IGF was held in Riyadh. [1]")
     assert stub.ask(q, generator="stub").generator == "stub"
+
+
+def test_an_answer_that_repeats_the_question_gives_way(stub, monkeypatch):
+    # Verification keeps it (every word is in the passage), but a question answers nothing.
+    monkeypatch.setattr(StubGenerator, "reply", "Where was WTDC-25 held? [1]")
+    answer = stub.ask(SEED, generator="stub")
+    assert answer.generator == "extractive" and "Baku" in answer.text
+    assert "answers with a question" in answer.notes[-1], answer.notes

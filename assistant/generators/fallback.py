@@ -7,6 +7,7 @@ import re
 from ..citations import strip_markers
 from ..followup import split_context
 from ..records import Answer
+from ..sentences import answers
 from ..terms import covered, terms
 from .extractive import _INSTITUTIONAL, _Checks
 
@@ -21,6 +22,10 @@ def set_aside(answer: Answer, base: Answer) -> str:
     if answer.abstained:
         return next((n.split(": ", 1)[1] for n in answer.notes if n.startswith("abstained: ")),
                     "it gave no supported answer")
+    # The extractive pass never quotes a sentence that asks; a model repeating the question asked
+    # (seen with the bundled SmolLM2) answers nothing either.
+    if not answers(strip_markers(answer.text).strip()):
+        return "it answers with a question"
     # The calibrated score picked the extractive answer's sentences; a generated answer that no
     # longer rests on any of them answers something nearby (a true but off-target sentence).
     if not any(_overlap(c, b) for c in answer.citations for b in base.citations):
