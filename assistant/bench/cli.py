@@ -20,7 +20,7 @@ DEFAULT_OUT = PROJECT_ROOT / "docs" / "benchmarks.md"
 FULL = {"articles": 500, "questions": 200, "large_chunks": 50_000, "sizes": (1_000, 10_000, 100_000, 1_000_000),
         "backend_chunks": 600, "backend_queries": 100, "eval_limit": None, "cold_repeats": 3,
         "gen_runs": 3, "gen_tokens": 128, "rtqa_limit": None, "lean_sizes": (100_000,),
-        "store_sizes": (10_000,), "ray_articles": 200}
+        "store_sizes": (10_000, 100_000), "ray_articles": 200}
 QUICK = {"articles": 40, "questions": 60, "large_chunks": 1_000, "sizes": (1_000, 10_000),
          "backend_chunks": 120, "backend_queries": 30, "eval_limit": 30, "cold_repeats": 1,
          "gen_runs": 1, "gen_tokens": 32, "rtqa_limit": 20, "lean_sizes": (10_000,),
