@@ -60,8 +60,8 @@ class Settings:
     # a best sentence supported less than this always abstains. 0 leaves it to the model.
     abstain_threshold: float = 0.0
     auto_index: bool = True
-    # Embed every quotable sentence at index time (a build takes ~1.6x as long), so an answer looks its
-    # sentences' vectors up instead of running the model on them (docs/answers.md).
+    # Embed every quotable sentence and indexed term at index time (a build takes ~1.6x as long),
+    # so an answer looks their vectors up instead of running the model (docs/answers.md).
     sentence_vectors: bool = True
     max_file_mb: float = 5.0  # per article; a .jsonl file may hold 200 times this
     max_question_chars: int = 2000
