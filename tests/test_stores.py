@@ -12,6 +12,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import ConfigError, IndexStoreError, MissingDependency
+from assistant.terms import terms
 from assistant.retrieve import HybridRetriever
 from assistant.settings import Settings
 from tests.conftest import CORPUS, ROOT
@@ -299,3 +300,23 @@ def test_kill_9_in_a_sync_leaves_the_previous_version_answering(lite, tmp_path):
     assert "Jeddah" in lite.ask(FIBER).text
     chunks = client.query(collection, output_fields=["count(*)"], filter='kind == "chunk" and v_to > 2')
     assert chunks[0]["count(*)"] == report.chunks == lite.snapshot.counts()[1]
+
+
+def test_milvus_opens_with_the_vocabulary_of_every_live_chunk(lite, monkeypatch):
+    # Read from the article rows, not every chunk; an article whose terms did not fit its row
+    # (here: forced) is read from its chunks. Unknown-name refusals depend on the exact set.
+    from assistant.stores import milvus, milvus_search
+
+    lite.index(progress=False)
+    opened = lite.snapshot.searcher()._vocabulary()
+    rows = milvus_search.all_rows(lite.store.client, lite.snapshot.collection,
+                                  f'kind == "chunk" and {milvus_search.live_filter(lite.snapshot.live)}', ["text"])
+    every = set().union(*(terms(r["text"]) for r in rows))
+    assert opened == every and "zerrouki" in opened
+    articles = milvus_search.all_rows(lite.store.client, lite.snapshot.collection, 'kind == "article"', ["body"])
+    assert len(articles) == 5 and all(r["body"] for r in articles)  # the open read these, not the chunks
+    (lite.settings.corpus_dir / "new.txt").write_text("Kazakhstan and Iran opened a data center in Astana.")
+    monkeypatch.setattr(milvus, "TERMS_MAX", 10)  # the new article's terms do not fit its row
+    lite.index(progress=False)
+    assert {"astana", "kazakhstan"} <= lite.snapshot.searcher()._vocabulary()
+    assert lite.ask("Where did Kazakhstan and Iran open a data center?").abstained is False

@@ -24,7 +24,8 @@ from .. import checkpoints
 from ..chunk import embed_text
 from ..errors import IndexStoreError, MissingDependency
 from ..index import FORMAT, IndexReport, IndexStore
-from .milvus_search import FIELDS, LIVE, MAX, MilvusSnapshot, all_rows, day, live_filter
+from ..terms import terms
+from .milvus_search import FIELDS, LIVE, MAX, TERMS_MAX, MilvusSnapshot, all_rows, day, live_filter
 
 BATCH = 500  # rows per insert: what the feasibility run used (6.3k rows/s on Lite)
 _clients: dict[str, object] = {}
@@ -175,7 +176,7 @@ class MilvusStore:
             collection, n = target, live[0] + 1
             self._undo_unpublished(collection, live[0])
         self._insert(collection, [_chunk_row(c, v, n) for c, v in zip(todo, vectors if todo else [])])
-        self._insert(collection, [_article_row(a, len(per_article[a.id]), n, dim) for a in fresh_articles])
+        self._insert(collection, [_article_row(a, per_article[a.id], n, dim) for a in fresh_articles])
         if old is not None:
             replaced = [a.id for a in fresh_articles if a.id in old_articles] + gone
             self._retire(collection, replaced, n)
@@ -254,12 +255,16 @@ def _chunk_row(c, vector, n: int) -> dict:
             "text": embed_text(c), "body": c.text, "meta": json.dumps(meta, ensure_ascii=False)}
 
 
-def _article_row(a, chunks: int, n: int, dim: int) -> dict:
+def _article_row(a, chunks: list, n: int, dim: int) -> dict:
     meta = {"id": a.id, "source": a.source, "hash": a.content_hash, "title": a.title, "date": a.date,
-            "url": a.url, "chunks": chunks}
+            "url": a.url, "chunks": len(chunks)}
+    # The article's stemmed terms, so a version opens by reading its article rows, not every
+    # chunk's text (unknown-name refusals need the vocabulary). Too long for the field: left
+    # empty, and that article's chunks are read instead.
+    words = " ".join(sorted(set().union(*(terms(embed_text(c)) for c in chunks))))
     return {"pk": f"a{n}:{a.id}", "kind": "article", "article_id": a.id, "source": a.source,
-            "date": day(a.date), "v_from": n, "v_to": MAX, "vector": _unit(dim), "text": "", "body": "",
-            "meta": json.dumps(meta, ensure_ascii=False)}
+            "date": day(a.date), "v_from": n, "v_to": MAX, "vector": _unit(dim), "text": "",
+            "body": words if len(words.encode()) <= TERMS_MAX else "", "meta": json.dumps(meta, ensure_ascii=False)}
 
 
 def _live_row(manifest: dict, n: int, dim: int) -> dict:

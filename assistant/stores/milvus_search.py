@@ -29,6 +29,9 @@ def day(date: str | None) -> int:
     return int(date.replace("-", "")) if date else 0
 
 
+TERMS_MAX = 65535  # bytes: the body field's length; an article row's terms must fit it
+
+
 def live_filter(n: int) -> str:
     return f"v_from <= {n} and v_to > {n}"
 
@@ -69,7 +72,7 @@ def schema(dim: int, settings):
     s.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
                 analyzer_params=analyzer(settings))  # what BM25 sees: title, heading and chunk
     s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    s.add_field("body", DataType.VARCHAR, max_length=65535)  # the chunk text offsets point into
+    s.add_field("body", DataType.VARCHAR, max_length=TERMS_MAX)  # chunk text; an article row's terms
     s.add_field("meta", DataType.VARCHAR, max_length=65535)  # JSON: the rest of a Chunk, or a manifest
     s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
                             output_field_names=["sparse"]))
@@ -130,12 +133,22 @@ class MilvusSearcher:
                         "IVF_FLAT": lambda pool: {"nprobe": 16}}.get(snap.index_info.get("type"), lambda pool: {})
 
     def _vocabulary(self) -> set[str]:
-        # The question's names are checked against every stemmed term (abstain.unknown_anchors):
-        # one pass over the version's texts when it opens. A cluster of millions would keep this
-        # set beside the rows instead (docs/scale-out.md).
+        # The question's names are checked against every stemmed term (abstain.unknown_anchors).
+        # Each article row carries its terms: opening reads one row per article, not every chunk
+        # (at 100k chunks, 104 s -> a few); chunks are read only for articles whose row has none.
         vocabulary: set[str] = set()
-        for row in all_rows(self.client, self.collection, self._base, ["text"]):
-            vocabulary.update(terms(row["text"]))
+        unlisted = []
+        rows = all_rows(self.client, self.collection, f'kind == "article" and {live_filter(self.snap.live)}',
+                        ["article_id", "body"])
+        for row in rows:
+            if row["body"]:
+                vocabulary.update(row["body"].split())
+            elif self.snap.manifest["articles"].get(row["article_id"], {}).get("chunks"):
+                unlisted.append(row["article_id"])
+        for lo in range(0, len(unlisted), 100):
+            ids = json.dumps(unlisted[lo:lo + 100])
+            for row in all_rows(self.client, self.collection, f"{self._base} and article_id in {ids}", ["text"]):
+                vocabulary.update(terms(row["text"]))
         return vocabulary
 
     def admit(self, filters, scope) -> str:
