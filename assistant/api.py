@@ -119,7 +119,12 @@ class Assistant:
                 # After the version is live: a kill here leaves it answering, only slower, and the
                 # next start (the listing is not remembered yet) embeds the rest.
                 t0 = time.perf_counter()
-                report.sentences = sentences.fill(snapshot, self.embedder, progress)
+                try:
+                    report.sentences = sentences.fill(snapshot, self.embedder, progress)
+                except OSError as exc:  # a full disk: the version answers all the same, more slowly
+                    report.problems.append(f"answer sentences not stored in {sentences.dir} ({exc}); "
+                                           "answers embed them as they go. Free disk space and run "
+                                           "assistant index again.")
                 report.seconds += time.perf_counter() - t0
             self._activate(snapshot)
             self.store.remember(key)

@@ -130,3 +130,14 @@ def test_lookup_finds_exactly_the_stored_texts(tmp_path, assistant):
     other.add(texts[:1], assistant.embedder)
     assert not store.dir.exists()
     assert np.asarray(other.lookup(texts[:1])[texts[0]]).dtype == np.float32
+
+
+def test_a_store_that_cannot_be_written_leaves_the_index_answering(fresh, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sentvecs.SentenceVectors, "_write", full_disk)
+    report = fresh.index(progress=False)
+    assert report.sentences == 0 and any("answer sentences not stored" in p and "assistant index" in p
+                                         for p in report.problems)
+    assert "Zerrouki" in fresh.ask(QUESTIONS[0]).text
