@@ -56,4 +56,4 @@ test: install browser
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) embeddings/v-* embeddings/CURRENT
+	rm -rf $(VENV) embeddings/v-* embeddings/CURRENT embeddings/sentences embeddings/synced-from.json
