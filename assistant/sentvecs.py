@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,24 @@ def _quotable(text: str, start: int, sentences: Iterable) -> Iterator[str]:
             yield s
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """The segments readable when opened: built whole, then swapped in, so a reader never sees half."""
+
+    keys: np.ndarray  # uint64, sorted, over every segment
+    where: np.ndarray  # (segment, row) of each key
+    names: list[str]
+    files: list[tuple]  # (file, data offset, dimension) of each segment, for pread
+    vectors: list[np.ndarray]  # memory maps of each segment, for compaction
+
+    def find(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in `keys` of the wanted keys, and which of them are stored."""
+        if not len(self.keys):
+            return np.zeros(len(wanted), np.int64), np.zeros(len(wanted), bool)
+        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        return pos, self.keys[pos] == wanted
+
+
 class SentenceVectors:
     """One model's sentence vectors in append-only segments (fp16), found by the hash of their text."""
 
@@ -70,31 +89,21 @@ class SentenceVectors:
         sig = hashlib.sha256(space.encode()).hexdigest()[:12]
         self.root = Path(index_dir) / FOLDER
         self.dir, self.space = self.root / sig, space
-        self._keys = np.zeros(0, np.uint64)  # sorted, over every open segment
-        self._where = np.zeros((0, 2), np.int64)  # (segment, row) of each key
-        self._vectors: list[np.ndarray] = []
-        self._readable: list[str] = []  # the segments opened
-        self._files: list[tuple] = []  # (file, data offset, dimension) of each
-        self._opened = False
+        self._opened: _Opened | None = None  # None: read the segments again at the next use
 
     def __len__(self) -> int:
-        self._open()
-        return len(self._keys)
+        return len(self._open().keys)
 
     def lookup(self, texts: list[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those texts that have one (float32)."""
-        self._open()
-        if not len(self._keys):
-            return {}
-        wanted = np.array([key(t) for t in texts], dtype=np.uint64)
-        pos = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+        seg = self._open()
+        pos, hit = seg.find(np.array([key(t) for t in texts], dtype=np.uint64))
         out = {}
-        for t, p, hit in zip(texts, pos, self._keys[pos] == wanted):
-            if hit:
-                seg, row = self._where[p]
-                fh, offset, dim = self._files[seg]
-                raw = os.pread(fh.fileno(), 2 * dim, offset + int(row) * 2 * dim)
-                out[t] = np.frombuffer(raw, np.float16).astype(np.float32)
+        for t, p in zip(np.asarray(texts, dtype=object)[hit], pos[hit]):
+            n, row = seg.where[p]
+            fh, offset, dim = seg.files[n]
+            raw = os.pread(fh.fileno(), 2 * dim, offset + int(row) * 2 * dim)
+            out[t] = np.frombuffer(raw, np.float16).astype(np.float32)
         return out
 
     def fill(self, snapshot, embedder, progress: bool = False) -> int:
@@ -102,9 +111,8 @@ class SentenceVectors:
         articles = {aid: a["hash"] for aid, a in snapshot.manifest["articles"].items()}
         with self._locked():
             state = self._state()
-            self._open()
             # A segment lost since (torn by a crash, deleted): check every article again.
-            done = state["articles"] if set(state["segments"]) <= set(self._readable) else {}
+            done = state["articles"] if set(state["segments"]) <= set(self._open().names) else {}
             fresh = [aid for aid, h in articles.items() if done.get(aid) != h]
             # Only the new articles are read: an upload into a large index costs its own size.
             texts = itertools.chain(corpus_sentences(snapshot.chunks, fresh), vocabulary(snapshot))
@@ -113,10 +121,8 @@ class SentenceVectors:
             if len(self._segments()) > MAX_SEGMENTS or dead > len(articles) / 2:
                 self._compact(key(t) for t in corpus_texts(snapshot))
                 dead = 0
-            self._open()
             _replace(self.dir / STATE, json.dumps({"articles": articles, "dead": dead,
-                                                   "segments": self._readable}))
-        self._opened = False
+                                                   "segments": self._open().names}))
         return n
 
     def add(self, texts: Iterable[str], embedder) -> int:
@@ -130,7 +136,7 @@ class SentenceVectors:
 
         self.dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.dir / ".lock")):  # two syncs at once: one writes, the other finds them
-            self._opened = False
+            self._opened = None
             self.drop_others()
             yield
 
@@ -142,8 +148,7 @@ class SentenceVectors:
             return {"articles": {}, "dead": 0, "segments": []}
 
     def _add(self, live: dict[int, str], embedder, progress: bool) -> int:
-        self._open()
-        stored = set(self._keys.tolist())
+        stored = set(self._open().keys.tolist())
         todo = [t for k, t in live.items() if k not in stored]
         bar = None
         if progress and todo:
@@ -158,18 +163,17 @@ class SentenceVectors:
                 bar.update(len(part))
         if bar:
             bar.close()
-        self._opened = False
+        self._opened = None
         return len(todo)
 
     def _segments(self) -> list[str]:
         # A segment counts once its keys file exists: vectors are written first, keys last.
         return sorted(p.name[:-len(".keys.npy")] for p in self.dir.glob("seg-*.keys.npy"))
 
-    def _open(self) -> None:
-        if self._opened:
-            return
-        self._opened = True
-        keys, where, self._vectors, self._readable, self._files = [], [], [], [], []
+    def _open(self) -> _Opened:
+        if self._opened is not None:
+            return self._opened
+        keys, where, names, files, vectors = [], [], [], [], []
         for name in self._segments() if self.dir.is_dir() else []:
             try:
                 k = np.load(self.dir / f"{name}.keys.npy")
@@ -180,17 +184,17 @@ class SentenceVectors:
                 continue
             # Lookups read their rows with pread: a few scattered rows per answer, where a fault
             # on the mapping would map 64 KB of cached neighbours into the process each time.
-            self._files.append((open(self.dir / f"{name}.vecs.npy", "rb"), v.offset, v.shape[1]))
+            files.append((open(self.dir / f"{name}.vecs.npy", "rb"), v.offset, v.shape[1]))
             where.append(np.stack([np.full(len(k), len(keys)), np.arange(len(k))], axis=1))
             keys.append(k)
-            self._vectors.append(v)
-            self._readable.append(name)
-        if not keys:
-            self._keys, self._where = np.zeros(0, np.uint64), np.zeros((0, 2), np.int64)
-            return
-        allkeys = np.concatenate(keys)
+            vectors.append(v)
+            names.append(name)
+        allkeys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
         order = np.argsort(allkeys, kind="stable")
-        self._keys, self._where = allkeys[order], np.concatenate(where)[order]
+        where = np.concatenate(where)[order] if keys else np.zeros((0, 2), np.int64)
+        # One assignment: answers looking texts up in other threads see the old view or this one.
+        self._opened = _Opened(allkeys[order], where, names, files, vectors)
+        return self._opened
 
     def _write(self, keys: np.ndarray, vecs: np.ndarray) -> None:
         """One new segment: vectors, then keys, each written whole and renamed into place."""
@@ -206,19 +210,17 @@ class SentenceVectors:
 
     def _compact(self, live: Iterable[int]) -> None:
         """Merge the segments into one holding only live texts, in corpus order (removed articles' leave)."""
-        self._opened = False
-        self._open()
-        names = self._segments()
+        self._opened = None
+        seg, names = self._open(), self._segments()
         wanted = np.fromiter(dict.fromkeys(live), np.uint64)
-        if len(self._keys) and len(wanted):
-            pos = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
-            hit = self._keys[pos] == wanted
+        pos, hit = seg.find(wanted)
+        if hit.any():
             # Corpus order keeps a passage's sentences on a page or two (key order: a page each).
-            self._write(wanted[hit], np.stack([self._vectors[s][r] for s, r in self._where[pos[hit]]]))
+            self._write(wanted[hit], np.stack([seg.vectors[n][r] for n, r in seg.where[pos[hit]]]))
         for name in names:  # open readers keep their mapped pages: Linux frees them on close
             for suffix in (".keys.npy", ".vecs.npy"):
                 (self.dir / f"{name}{suffix}").unlink(missing_ok=True)
-        self._opened = False
+        self._opened = None
 
     def drop_others(self) -> None:
         """Remove the vectors of other models (left by a model change)."""
