@@ -118,8 +118,11 @@ class MilvusStore:
             raise IndexStoreError(f"No index in {self}. Build one with: "
                                   "ASSISTANT_INDEX_BACKEND=milvus assistant index")
         n, manifest = live
-        manifest["articles"] = self._articles(target, n)
-        return MilvusSnapshot(f"{target}@{n}", manifest, self.client, target, n, self.settings)
+        # One read of the article rows serves the manifest and the searcher's vocabulary.
+        rows = self._rows(target, f'kind == "article" and {live_filter(n)}', ["article_id", "meta", "body"])
+        manifest["articles"] = {r["article_id"]: json.loads(r["meta"]) for r in rows}
+        terms = {r["article_id"]: r["body"] for r in rows}
+        return MilvusSnapshot(f"{target}@{n}", manifest, self.client, target, n, self.settings, terms)
 
     def _articles(self, collection: str, n: int) -> dict[str, dict]:
         rows = self._rows(collection, f'kind == "article" and {live_filter(n)}', ["article_id", "meta"])
