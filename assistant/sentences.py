@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from .citations import strip_markers
+
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace,
 # then something that can open a sentence.
 _BOUNDARY = re.compile(r"[.!?]+[\"”’'»)\]]*(?=\s+[\"“‘'«(\[]?[A-Z0-9])")
@@ -60,8 +62,6 @@ _ASKS = re.compile(r"\?[\"”’')\]]*$")
 def quoted(raw: str) -> tuple[int, str]:
     """A sentence as answers quote it (dateline dropped, the article's "[7]" markers removed), and
     how many leading characters were dropped."""
-    from .citations import strip_markers
-
     m = _DATELINE.match(raw)
     skip = m.end() if m and len(raw) - m.end() > 20 else 0
     return skip, " ".join(strip_markers(raw[skip:]).split())
