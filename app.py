@@ -65,7 +65,7 @@ class ChatService:
         """Save uploads into the corpus and index them; (lines to show, problems to show)."""
         s = self.assistant.settings
         added = uploads.add_files([(p, Path(p).name) for p in paths], s.corpus_dir, s.max_file_mb,
-                                  lambda: self.assistant.index(progress=False))
+                                  lambda: self.assistant.index(progress=False, quick=True))
         done = [saved.describe() for saved in added.saved]
         problems = [str(exc) for exc in added.refused]
         problems += [f"{saved.name}: skipped {p}" for saved in added.saved for p in saved.problems]

@@ -19,8 +19,8 @@ from .followup import standalone
 from .generators import get_generator
 from .generators.fallback import set_aside
 from .generators.parts import several
-from .index import IndexReport, Snapshot
-from .ingest import listing, read_corpus
+from .index import IndexReport, PartialCorpus, Snapshot
+from .ingest import listing, read_changed, read_corpus
 from .records import Answer, Filters, Passage
 from .retrieve import HybridRetriever
 from .sentvecs import SentenceVectors
@@ -109,10 +109,20 @@ class Assistant:
             n, chunks = snapshot.counts()
             report = IndexReport(snapshot.version, articles=n, chunks=chunks, unchanged=n)
         else:
-            corpus = read_corpus(path, s.max_file_mb)
             chunker = Chunker(s.chunk_tokens, s.chunk_overlap, s.tokenizer, fits=self.embedder.fits)
-            report = self.store.sync(corpus, self.embedder, chunker, s.embedding_model,
-                                     s.chunker_signature(), rebuild=rebuild, progress=progress)
+
+            def sync(corpus):
+                return self.store.sync(corpus, self.embedder, chunker, s.embedding_model,
+                                       s.chunker_signature(), rebuild=rebuild, progress=progress)
+
+            # A quick sync reads only the files changed since the last one (an upload into a
+            # large corpus reads the upload), when the store can keep the rest.
+            before = self.store.synced_files(key) if quick and not rebuild else None
+            try:
+                report = sync(read_changed(path, key["files"], before, s.max_file_mb) if before
+                              else read_corpus(path, s.max_file_mb))
+            except PartialCorpus:  # the version to keep them from is gone: read everything
+                report = sync(read_corpus(path, s.max_file_mb))
             snapshot = self.store.load()
             # Read from the version's chunk table; a store without one (Milvus) embeds at answer time.
             if (sentences := self._sentences()) is not None and hasattr(snapshot, "chunks"):

@@ -67,6 +67,17 @@ class ChunkTable(Sequence):
         """Chunk i's text, read from the blob without building the Chunk."""
         return bytes(self._texts[int(self.text_offsets[i]):int(self.text_offsets[i + 1])]).decode("utf-8")
 
+    def sentences_of(self, i: int) -> tuple[str, int, list]:
+        """Chunk i's text, its start in the article and its sentence spans, building no Chunk."""
+        s0, s1 = int(self.sentence_offsets[i]), int(self.sentence_offsets[i + 1])
+        return self.text(i), int(self.spans[i][0]), self.sentence_spans[s0:s1].tolist()
+
+    live = None  # no row deleted (assistant.segments.Segments may have some)
+
+    def live_rows(self):
+        """Every row, in order."""
+        return iter(range(len(self)))
+
     def rows_by_article(self) -> dict[str, list[int]]:
         """Article id -> its chunk rows, in row order."""
         order = np.argsort(self.article, kind="stable")
@@ -122,20 +133,28 @@ def read_jsonl(path: Path) -> list[Chunk]:
     return out
 
 
-def write_bm25(folder: Path, table: ChunkTable) -> None:
-    """Index every chunk's terms with bm25s and save it beside the columns (nothing when empty)."""
+def write_bm25(folder: Path, table: ChunkTable, others: list = ()) -> None:
+    """Index every chunk's terms with bm25s and save it beside the columns (nothing when empty).
+
+    others: the BM25 indexes of the segments this one joins (a delta), whose statistics it shares.
+    """
     import logging
 
     import bm25s
 
     from .chunk import embed_text
+    from .segments import delta_bm25
     from .terms import terms
 
     if not len(table):
         return
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-    bm25 = bm25s.BM25()
-    bm25.index([terms(embed_text(c)) or ["__empty__"] for c in table], show_progress=False)
+    texts = [terms(embed_text(c)) or ["__empty__"] for c in table]
+    if others:
+        bm25 = delta_bm25(texts, others)
+    else:
+        bm25 = bm25s.BM25()
+        bm25.index(texts, show_progress=False)
     bm25.save(folder / "bm25", show_progress=False)
 
 

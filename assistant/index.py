@@ -15,16 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ann, checkpoints
+from . import ann, checkpoints, segments
 from .chunk import Chunker, embed_text
 from .chunkstore import ChunkTable, load_bm25, read_jsonl, write_bm25, write_chunks
 from .errors import IndexStoreError
-from .ingest import Corpus
+from .ingest import Corpus, file_of
 from .records import Chunk
 
-# 2: chunk columns + saved BM25 + vectors once (docs/index-format.md). 1: chunks.jsonl, BM25
+# 3: a base of chunk columns + saved BM25 + vectors once, and delta segments with a deletion
+# mask (docs/index-format.md); 2 is 3 without deltas, read as it is. 1: chunks.jsonl, BM25
 # rebuilt by every process; `assistant index` converts it without embedding again.
-FORMAT = 2
+FORMAT = 3
+READS = (2, FORMAT)
 # The corpus listing (file sizes and times) and settings the live version was synced from: a
 # start that finds them unchanged opens the index without reading and cleaning every article.
 SEEN = "synced-from.json"
@@ -46,6 +48,7 @@ class IndexReport:
     seconds: float = 0.0
     rebuilt: str | None = None  # why a full rebuild happened, if it did
     appended: bool = False  # new vectors went into a copy of the old FAISS index (no rebuild)
+    delta: bool = False  # only the changes were written (a delta segment and deleted rows)
     converted: bool = False  # an older format's version was rewritten as this one, not re-embedded
     problems: list[str] = field(default_factory=list)
 
@@ -57,11 +60,23 @@ class IndexReport:
             s += f" Embedded {self.sentences} new answer sentences and terms for fast answers."
         if self.rebuilt:
             s += f" Full rebuild: {self.rebuilt}."
+        elif self.delta:
+            s += " Only the changes were written; the rest of the index is shared with the previous version."
         elif self.appended:
             s += " New chunks were added to the existing search index."
         if self.converted:
             s += f" Converted the index to format {FORMAT} (no chunk embedded again)."
         return s
+
+
+@dataclass
+class Segment:
+    """One searchable part of a version: its rows start at `start` in the version's numbering."""
+
+    start: int
+    vectors: np.ndarray  # memory-mapped
+    bm25: object  # bm25s.BM25, memory-mapped; None when empty or format 1
+    faiss_index: object = None  # the base's ANN index; deltas are searched exactly
 
 
 @dataclass
@@ -73,15 +88,16 @@ class Snapshot:
     chunks: Sequence[Chunk]  # a ChunkTable (format 2); a list only while sync converts format 1
     vectors: np.ndarray  # memory-mapped
     faiss_index: object  # None for a flat index: the search reads `vectors` itself
-    bm25: object = None  # bm25s.BM25, memory-mapped; None when empty or format 1
+    bm25: object = None  # the base's bm25s.BM25, memory-mapped; None when empty or format 1
     path: Path | None = None
+    segments: list[Segment] = field(default_factory=list)  # base first, then deltas (searcher)
 
     @property
     def index_info(self) -> dict:
         """The FAISS index type and its search parameters, as the manifest records them."""
         return self.manifest.get("index") or {"type": "flat"}
 
-    def compatible(self, model: str, chunker: dict, formats: tuple = (FORMAT,)) -> str | None:
+    def compatible(self, model: str, chunker: dict, formats: tuple = READS) -> str | None:
         """None when usable with these settings, else the reason it is not."""
         if self.manifest.get("format") not in formats:
             return (f"index format {self.manifest.get('format')} is not {FORMAT} (`assistant index` "
@@ -99,14 +115,26 @@ class Snapshot:
         return FaissSearcher(self)
 
     def counts(self) -> tuple[int, int]:
-        """(articles with chunks, chunks)."""
-        return len(self.chunks.articles), len(self.chunks)
+        """(articles with chunks, chunks), deleted rows left out."""
+        rows = self.article_rows()
+        return len(rows), sum(r["chunks"] for r in rows)
 
     def article_rows(self) -> list[dict]:
         """One entry per indexed article (id, source, title, date, url) with its chunk count."""
         table = self.chunks  # the article table and each chunk's article row: no Chunk built
-        counts = np.bincount(np.asarray(table.article), minlength=len(table.articles))
-        return [{**a, "chunks": int(n)} for a, n in zip(table.articles, counts)]
+        article = np.asarray(table.article)
+        live = getattr(table, "live", None)
+        counts = np.bincount(article if live is None else article[live], minlength=len(table.articles))
+        return [{**a, "chunks": int(n)} for a, n in zip(table.articles, counts) if n]
+
+    def live_chunks(self) -> int:
+        """Chunks not deleted."""
+        live = getattr(self.chunks, "live", None)
+        return len(self.chunks) if live is None else int(live.sum())
+
+    def vocabulary(self) -> set[str]:
+        """Every BM25 term of every segment."""
+        return {t for s in self.segments if s.bm25 is not None for t in s.bm25.vocab_dict}
 
     def writable_faiss(self):
         """A private, in-memory copy of the FAISS index to add rows to (the loaded one is mapped)."""
@@ -145,7 +173,7 @@ class IndexStore:
         if not version:
             raise IndexStoreError(f"No index in {self.dir}. Build one with: assistant index")
         path = self.dir / version
-        bm25 = None
+        bm25, deltas = None, []
         try:
             manifest = json.loads((path / "manifest.json").read_text())
             if not isinstance(manifest, dict):
@@ -162,18 +190,30 @@ class IndexStore:
                 index = None if kind == "flat" else faiss.read_index(
                     str(path / "index.faiss"), faiss.IO_FLAG_MMAP_IFC)
                 bm25 = load_bm25(path / "chunks", len(chunks))
+                deltas = [(t := ChunkTable(path / d / "chunks"), np.load(path / d / "vectors.npy", mmap_mode="r"),
+                           load_bm25(path / d / "chunks", len(t))) for d in manifest.get("segments", [])]
+            deleted = np.load(path / "deleted.npy") if (path / "deleted.npy").exists() else None
+            total = len(chunks) + sum(len(t) for t, _, _ in deltas)
+            if deleted is not None and len(deleted) and not 0 <= deleted.min() <= deleted.max() < total:
+                raise ValueError(f"deleted.npy names rows outside the {total} chunks")
         except Exception as exc:  # noqa: BLE001 - any damage means the same: rebuild
             raise IndexStoreError(
                 f"The index in {path} is damaged ({type(exc).__name__}: {exc}). "
                 "Rebuild it with: assistant index --rebuild"
             ) from None
         in_faiss = len(chunks) if index is None else index.ntotal
-        if not (len(chunks) == vectors.shape[0] == in_faiss):
+        if not (len(chunks) == vectors.shape[0] == in_faiss) or any(len(t) != len(v) for t, v, _ in deltas):
             raise IndexStoreError(
                 f"The index in {path} is inconsistent ({len(chunks)} chunks, {vectors.shape[0]} "
                 f"vectors, {in_faiss} in FAISS). Rebuild it with: assistant index --rebuild"
             )
-        return Snapshot(version, manifest, chunks, vectors, index, bm25, path)
+        parts = [Segment(0, vectors, bm25, index)]
+        for t, v, b in deltas:
+            parts.append(Segment(parts[-1].start + len(parts[-1].vectors), v, b))
+        if deltas or deleted is not None:
+            chunks = segments.Segments([chunks] + [t for t, _, _ in deltas], deleted)
+            vectors = segments.Vectors([p.vectors for p in parts], chunks.starts)
+        return Snapshot(version, manifest, chunks, vectors, index, bm25, path, parts)
 
     def synced_from(self, key: dict) -> bool:
         """Whether the live version was last synced from exactly this corpus listing and settings."""
@@ -181,6 +221,15 @@ class IndexStore:
             return json.loads((self.dir / SEEN).read_text()) == {**key, "version": self.current()}
         except (OSError, ValueError):
             return False
+
+    def synced_files(self, key: dict) -> dict | None:
+        """The file listing the live version was synced from, when the corpus and settings match."""
+        try:
+            seen = json.loads((self.dir / SEEN).read_text())
+        except (OSError, ValueError):
+            return None
+        same = {k: v for k, v in key.items() if k != "files"} | {"version": self.current()}
+        return seen.get("files") if {k: v for k, v in seen.items() if k != "files"} == same else None
 
     def remember(self, key: dict) -> None:
         """Record what the live version was synced from, for synced_from() at the next start."""
@@ -228,15 +277,25 @@ class IndexStore:
                 reason = f"previous index unreadable ({exc})"
             if reason:
                 old = None
+        if corpus.kept and old is None:
+            raise PartialCorpus("only changed files were read, but there is no version to keep the rest from")
         old_articles = old.manifest["articles"] if old else {}
         report = IndexReport(version="", rebuilt=reason, problems=[str(p) for p in corpus.problems])
-        report.converted = bool(old) and old.manifest.get("format") != FORMAT
+        report.converted = bool(old) and old.manifest.get("format") not in READS
         rows: list[int | None] = []  # row in the old version, or None when it must be embedded
         new: dict[int, Chunk] = {}  # position in `rows` -> the chunk to embed there
         by_article = _rows_by_article(old.chunks) if old else {}
-        seen = set()
+        articles = {}  # the new manifest's articles
+        # Files not read because unchanged since the last sync (an upload): their articles stay.
+        for aid, prev in old_articles.items() if corpus.kept else ():
+            if file_of(prev["source"]) in corpus.kept:
+                articles[aid] = prev
+                rows += by_article.get(aid, [])
+        report.unchanged = len(articles)
+        gone = []  # articles whose old rows are deleted: changed or removed
         for art in corpus.articles:
-            seen.add(art.id)
+            articles[art.id] = {"source": art.source, "hash": art.content_hash, "title": art.title,
+                                "date": art.date}
             prev = old_articles.get(art.id)
             if prev and prev["hash"] == art.content_hash:
                 report.unchanged += 1
@@ -244,36 +303,50 @@ class IndexStore:
                 continue
             if prev:
                 report.changed += 1
+                gone.append(art.id)
             else:
                 report.added += 1
             for c in chunker.chunk(art):
                 new[len(rows)] = c
                 rows.append(None)
-        report.removed = len(set(old_articles) - seen)
+        removed = set(old_articles) - set(articles)
+        report.removed, gone = len(removed), gone + sorted(removed)
         todo = list(new)
         kind = self._index_kind(len(rows))
-        report.articles, report.chunks = len(corpus.articles), len(rows)
+        report.articles, report.chunks = len(articles), len(rows)
         if (old and not todo and not report.removed and not report.converted
-                and len(rows) == len(old.chunks) and old.index_info.get("type") == kind
+                and len(rows) == old.live_chunks() and old.index_info.get("type") == kind
                 and old.manifest.get("corpus") == str(corpus.root)):
             # Nothing changed: keep the live version instead of rewriting every file (and
             # rebuilding an HNSW graph) on each start; CURRENT stays where it is.
             report.version, report.seconds = old.version, time.perf_counter() - t0
             return report
+        manifest = {
+            "format": FORMAT, "model": model, "chunker": chunker_sig,
+            "corpus": str(corpus.root), "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "articles": articles,
+        }
         # Nothing to embed means no reason to load the model (fast restarts).
         fresh = None
         if todo:
             fresh, report.embedded = checkpoints.embed([embed_text(new[i]) for i in todo], embedder, model,
                                                        self.dir / checkpoints.CACHE, progress)
         dim = fresh.shape[1] if todo else (old.vectors.shape[1] if old else embedder.dimension)
+        manifest["dimension"] = dim
+        deleted = [r for aid in gone for r in by_article.get(aid, [])]
+        if self._fits_delta(old, len(todo), len(deleted), kind, corpus):
+            report.version = self._write_delta(old, manifest, [new[i] for i in todo], fresh, deleted)
+            report.delta = True
+            shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)
+            report.seconds = time.perf_counter() - t0
+            return report
         built = None
-        if (old and not report.changed and not report.removed
-                and old.index_info.get("type") == kind
+        if (old and not report.changed and not report.removed and old.index_info.get("type") == kind
+                and len(old.segments) == 1 and old.live_chunks() == len(old.chunks)
                 and len(rows) <= 2 * old.index_info.get("built_with", len(old.chunks))):
-            # Only new articles (or none: a format conversion): extend the old FAISS index rather
-            # than rebuild it (an HNSW graph of 100k chunks takes ~45 s to build). Old rows keep
-            # their numbers, new ones follow; at twice the size it was built with, it is rebuilt
-            # so IVF codebooks fit the data.
+            # Only new articles (or none: a format conversion) over a version of one segment:
+            # extend the old FAISS index rather than rebuild it (an HNSW graph of 100k chunks
+            # takes ~45 s to build). Old rows keep their numbers, new ones follow; at twice the
+            # size it was built with, it is rebuilt so IVF codebooks fit the data.
             index, info = (old.writable_faiss() if kind != "flat" else None), dict(old.index_info)
             built = index, (ann.extend(index, info, fresh) if todo else info)
             chunks: Iterable[Chunk] = itertools.chain(old.chunks, (new[i] for i in todo))
@@ -287,16 +360,47 @@ class IndexStore:
             if todo:
                 vectors[todo] = fresh
             chunks = (new[i] if r is None else old.chunks[r] for i, r in enumerate(rows))
-        manifest = {
-            "format": FORMAT, "model": model, "dimension": dim, "chunker": chunker_sig,
-            "corpus": str(corpus.root), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "articles": {a.id: {"source": a.source, "hash": a.content_hash, "title": a.title,
-                                "date": a.date} for a in corpus.articles},
-        }
         report.version = self._write(manifest, chunks, vectors, kind, built)
         shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)  # published: the checkpoints are spent
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _fits_delta(self, old: Snapshot | None, added: int, deleted: int, kind: str, corpus: Corpus) -> bool:
+        """Whether this change can be written as a delta segment instead of a whole new version."""
+        if not old or not (added or deleted) or old.manifest.get("format") not in READS:
+            return False
+        base = len(old.segments[0].vectors)
+        in_deltas = len(old.chunks) - base + added
+        dead = deleted + len(old.chunks) - old.live_chunks()
+        return (old.index_info.get("type") == kind and old.manifest.get("corpus") == str(corpus.root)
+                and len(old.segments) - 1 + bool(added) <= segments.MAX_DELTAS
+                and in_deltas <= segments.DELTA_SHARE * base
+                and dead <= segments.DELTA_SHARE * (len(old.chunks) + added))
+
+    def _write_delta(self, old: Snapshot, manifest: dict, chunks: list[Chunk], vectors, deleted: list[int]) -> str:
+        """A new version sharing the old one's files (hard links), plus a delta and deleted rows."""
+        self._cleanup_temp()
+        tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        segments.link_tree(old.path, tmp, skip={"manifest.json", "deleted.npy"})
+        names = list(old.manifest.get("segments", []))
+        if chunks:
+            names.append(f"delta-{uuid.uuid4().hex[:8]}")
+            write_chunks(tmp / names[-1] / "chunks", chunks)
+            write_bm25(tmp / names[-1] / "chunks", ChunkTable(tmp / names[-1] / "chunks"),
+                       others=[s.bm25 for s in old.segments if s.bm25 is not None])
+            np.save(tmp / names[-1] / "vectors.npy", np.asarray(vectors, dtype=np.float32))
+        dead = np.union1d(np.flatnonzero(~old.chunks.live) if old.chunks.live is not None else [],
+                          deleted).astype(np.int64)
+        if len(dead):
+            np.save(tmp / "deleted.npy", dead)
+        manifest |= {"index": old.index_info, "segments": names}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        # The linked files are the previous version's, already on disk: sync only what is new.
+        for path in sorted(tmp.rglob("*")):
+            if path.is_dir() or path.stat().st_nlink == 1:
+                _fsync(path)
+        return self._publish(tmp)
 
     def _index_kind(self, n: int) -> str:
         """flat, hnsw or ivfpq for n vectors (auto: flat below the ANN threshold)."""
@@ -331,6 +435,10 @@ class IndexStore:
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         for path in sorted(tmp.rglob("*")):
             _fsync(path)
+        return self._publish(tmp)
+
+    def _publish(self, tmp: Path) -> str:
+        """Rename a fully written (and fsynced) `.tmp-*` folder into a version and make it live."""
         version = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         os.rename(tmp, self.dir / version)
         pointer = self.dir / f".CURRENT.{uuid.uuid4().hex[:8]}"
@@ -353,6 +461,10 @@ class IndexStore:
         versions = sorted(p for p in self.dir.glob("v-*") if p.name not in keep)
         for p in versions[:-1]:
             shutil.rmtree(p, ignore_errors=True)
+
+
+class PartialCorpus(IndexStoreError):
+    """sync() was given only the changed files, but has no live version to take the rest from."""
 
 
 def _rows_by_article(chunks: Sequence[Chunk]) -> dict[str, list[int]]:

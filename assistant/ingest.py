@@ -34,6 +34,8 @@ class Corpus:
     root: Path
     articles: list[Article] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Files left unread because unchanged since the last sync (read_changed): their articles stay.
+    kept: set[str] = field(default_factory=set)
 
 
 # A .jsonl file holds many articles, so it may be this many times larger than one article;
@@ -56,13 +58,34 @@ def read_corpus(path: str | Path, max_file_mb: float = 5.0) -> Corpus:
     root = path if path.is_dir() else path.parent
     corpus = Corpus(root=root)
     for file in _files(path, root, corpus.problems):
-        source = file.relative_to(root).as_posix()
-        try:
-            data = _read_bytes(file, file_limit_mb(file.name, max_file_mb))
-            corpus.articles.extend(_parse(file, source, data, corpus.problems, max_file_mb))
-        except CorpusError as exc:
-            corpus.problems.append(Problem(source, str(exc)))
+        _read_into(corpus, file, file.relative_to(root).as_posix(), max_file_mb)
     return corpus
+
+
+def read_changed(path: str | Path, now: dict, before: dict, max_file_mb: float = 5.0) -> Corpus:
+    """Read only the files whose size or time differ from `before` (listing()s); the rest are kept."""
+    path = Path(path).expanduser()
+    root = path if path.is_dir() else path.parent
+    corpus = Corpus(root=root, kept={f for f, st in now.items() if before.get(f) == st})
+    for source in sorted(set(now) - corpus.kept):
+        _read_into(corpus, root / source, source, max_file_mb)
+    return corpus
+
+
+def _read_into(corpus: Corpus, file: Path, source: str, max_file_mb: float) -> None:
+    try:
+        data = _read_bytes(file, file_limit_mb(file.name, max_file_mb))
+        corpus.articles.extend(_parse(file, source, data, corpus.problems, max_file_mb))
+    except CorpusError as exc:
+        corpus.problems.append(Problem(source, str(exc)))
+    except OSError as exc:  # removed or replaced since it was listed
+        corpus.problems.append(Problem(source, f"could not be read ({exc.strerror}); skipped"))
+
+
+def file_of(source: str) -> str:
+    """The corpus file an article's source names (a JSONL article's source adds `:line`)."""
+    name, _, line = source.rpartition(":")
+    return name if line.isdigit() and name.lower().endswith(".jsonl") else source
 
 
 def listing(path: str | Path) -> dict[str, list[int]]:

@@ -39,21 +39,19 @@ def corpus_texts(snapshot) -> Iterator[str]:
 
 def vocabulary(snapshot) -> Iterator[str]:
     """The version's BM25 terms: the words the paraphrase checks compare."""
-    return (t for t in (snapshot.bm25.vocab_dict if snapshot.bm25 is not None else ()) if t)
+    return (t for t in snapshot.vocabulary() if t)
 
 
 def corpus_sentences(chunks, articles: Iterable[str] | None = None) -> Iterator[str]:
     """Every sentence an extractive answer could quote (of these articles only, if given), as quoted."""
     # Read from the ChunkTable's columns, building no Chunk (80k chunks: ~4 s, not ~10).
     if articles is None:
-        rows: Iterable[int] = range(len(chunks))
+        rows: Iterable[int] = chunks.live_rows()
     else:
         by_article = chunks.rows_by_article()
         rows = [r for aid in articles for r in by_article.get(aid, ())]
-    offsets, starts, spans = chunks.sentence_offsets, chunks.spans[:, 0], chunks.sentence_spans
     for i in rows:
-        s0, s1 = int(offsets[i]), int(offsets[i + 1])
-        yield from _quotable(chunks.text(i), int(starts[i]), spans[s0:s1].tolist())
+        yield from _quotable(*chunks.sentences_of(i))
 
 
 def _quotable(text: str, start: int, sentences: Iterable) -> Iterator[str]:

@@ -64,14 +64,14 @@ def test_removed_and_added_articles(fresh):
     assert fresh.ask("Who is Oman's ambassador to Iran?").abstained
 
 
-def test_an_added_article_extends_the_index_and_keeps_every_old_row(fresh):
+def test_an_added_article_is_written_as_a_delta_and_keeps_every_old_row(fresh):
     fresh.index(progress=False)
     before = fresh.snapshot
     (fresh.settings.corpus_dir / "000_new.txt").write_text(
         "Kazakhstan and Iran opened a data center in Astana on Monday.")
     fresh.embedder.texts = 0
     report = fresh.index(progress=False)
-    assert report.appended and (report.added, report.embedded) == (1, 1) == (1, fresh.embedder.texts - report.sentences)
+    assert report.delta and (report.added, report.embedded) == (1, 1) == (1, fresh.embedder.texts - report.sentences)
     after = fresh.snapshot
     assert after.chunks[:len(before.chunks)] == before.chunks[:] and after.chunks[-1].source == "000_new.txt"
     assert "Astana" in fresh.ask("Where did Kazakhstan and Iran open a data center?").text

@@ -157,7 +157,7 @@ def router(ctx) -> APIRouter:
 
 def _index(assistant, lock: threading.Lock):
     with lock:
-        return assistant.index(progress=False)
+        return assistant.index(progress=False, quick=True)
 
 
 def _add(assistant, files: list[UploadFile], lock: threading.Lock) -> dict:

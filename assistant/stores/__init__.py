@@ -58,6 +58,9 @@ class Store(Protocol):
 
     def synced_from(self, key: dict) -> bool: ...
 
+    def synced_files(self, key: dict) -> dict | None:
+        """The file listing the live version came from, if sync can take only the changed files."""
+
     def remember(self, key: dict) -> None: ...
 
 

@@ -1,0 +1,167 @@
+"""Delta segments: a version is its base plus small appended segments and a mask of deleted rows.
+
+An upload into a large index writes only its own chunks (a delta segment), the rows of the
+articles it changes or removes (`deleted.npy`) and a new manifest; every other file of the
+previous version is hard-linked, not copied. Rows are numbered across segments in order (base
+first), and a deleted row is never returned. Compaction is the full rewrite of `assistant.index`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .chunkstore import ChunkTable
+
+# At most this many deltas, holding at most this share of the base's rows (and deleted rows at
+# most this share of all rows): beyond, the next sync compacts everything into a new base. Deltas
+# are searched exactly and their BM25 statistics are approximate, so they stay small.
+MAX_DELTAS = 8
+DELTA_SHARE = 0.10
+
+
+class Segments(Sequence):
+    """Several ChunkTables read as one: global rows, base first; `live` masks deleted rows."""
+
+    def __init__(self, parts: list[ChunkTable], deleted: np.ndarray | None = None):
+        self.parts = parts
+        self.starts = np.cumsum([0] + [len(p) for p in parts])
+        self._art_starts = np.cumsum([0] + [len(p.articles) for p in parts])
+        self.live = None
+        if deleted is not None and len(deleted):
+            self.live = np.ones(int(self.starts[-1]), bool)
+            self.live[deleted] = False
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def _locate(self, i: int) -> tuple[ChunkTable, int]:
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        seg = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.parts[seg], i - int(self.starts[seg])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        part, row = self._locate(int(i))
+        return part[row]
+
+    def text(self, i: int) -> str:
+        part, row = self._locate(int(i))
+        return part.text(row)
+
+    def sentences_of(self, i: int) -> tuple[str, int, list]:
+        part, row = self._locate(int(i))
+        return part.sentences_of(row)
+
+    @cached_property
+    def article(self) -> np.ndarray:
+        """Row -> row of `articles` (each part's article rows shifted past the earlier parts')."""
+        return np.concatenate([np.asarray(p.article) + int(s) for p, s in zip(self.parts, self._art_starts)])
+
+    @cached_property
+    def spans(self) -> np.ndarray:
+        return np.concatenate([np.asarray(p.spans) for p in self.parts])
+
+    @cached_property
+    def articles(self) -> list[dict]:
+        return [a for p in self.parts for a in p.articles]
+
+    def live_rows(self) -> Iterator[int]:
+        """Every row not deleted, in order."""
+        return iter(range(len(self))) if self.live is None else (int(r) for r in np.flatnonzero(self.live))
+
+    def rows_by_article(self) -> dict[str, list[int]]:
+        """Article id -> its live rows, in row order."""
+        rows = np.arange(len(self)) if self.live is None else np.flatnonzero(self.live)
+        article = self.article[rows]
+        order = np.argsort(article, kind="stable")
+        bounds = np.searchsorted(article[order], np.arange(len(self.articles) + 1))
+        return {a["id"]: rows[order[bounds[j]:bounds[j + 1]]].tolist()
+                for j, a in enumerate(self.articles) if bounds[j + 1] > bounds[j]}
+
+
+class Vectors:
+    """The parts' memory-mapped vectors as one (rows, dimension) array for row lookups."""
+
+    def __init__(self, parts: list[np.ndarray], starts: np.ndarray):
+        self.parts, self.starts = parts, starts
+        self.shape = (int(starts[-1]), parts[0].shape[1])
+        self.dtype = parts[0].dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows)
+        if rows.ndim == 0:
+            seg = int(np.searchsorted(self.starts, rows, side="right")) - 1
+            return self.parts[seg][int(rows) - int(self.starts[seg])]
+        out = np.empty((len(rows), self.shape[1]), self.dtype)
+        seg = np.searchsorted(self.starts, rows, side="right") - 1
+        for s in np.unique(seg):
+            pick = seg == s
+            out[pick] = self.parts[s][rows[pick] - self.starts[s]]
+        return out
+
+
+def delta_bm25(texts: list[list[str]], others: list) -> object:
+    """A bm25s index of a delta's chunk terms, its IDF taken over every segment, not the delta alone.
+
+    bm25s stores idf x term-frequency per (term, chunk); each term's column is rescaled from the
+    delta's own IDF to the IDF over all segments' chunks (Lucene's formula, bm25s's default), so
+    a delta's scores rank against the base's. Length normalisation keeps the delta's mean length.
+    """
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    bm25.index(texts, show_progress=False)
+    n_all = len(texts) + sum(int(o.scores["num_docs"]) for o in others)
+    data, indptr = bm25.scores["data"], bm25.scores["indptr"]
+    n_own = len(texts)
+    for term, j in bm25.vocab_dict.items():
+        df_own = _df(bm25, term)
+        if not df_own:
+            continue
+        df_all = df_own + sum(_df(o, term) for o in others)
+        scale = _idf(df_all, n_all) / _idf(df_own, n_own)
+        data[indptr[j]:indptr[j + 1]] *= scale
+    return bm25
+
+
+def _df(bm25, term: str) -> int:
+    j = bm25.vocab_dict.get(term)
+    if j is None or j + 1 >= len(bm25.scores["indptr"]):  # bm25s's "" token has no column
+        return 0
+    indptr = bm25.scores["indptr"]
+    return int(indptr[j + 1] - indptr[j])
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def link_tree(src: Path, dst: Path, skip: set[str]) -> None:
+    """Hard-link every file under src into dst (a copy where links are refused), except `skip`."""
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if rel.parts[0] in skip:
+            continue
+        target = dst / rel
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:  # a file system without hard links: pay the copy
+            shutil.copy2(path, target)
