@@ -99,10 +99,7 @@ class Assistant:
         """
         path = Path(path or self.settings.corpus_dir)
         s = self.settings
-        # Everything a full sync would compare: int8 vectors cannot be searched with fp32 ones.
-        key = {"corpus": str(path.expanduser().resolve()), "files": listing(path),
-               "settings": [s.embedding_model, getattr(self.embedder, "vector_space", ""),
-                            s.chunker_signature(), s.max_file_mb]}
+        key = self.corpus_key(path)
         if quick and not rebuild and self.store.synced_from(key):
             snapshot = self.store.load()
             self._activate(snapshot)
@@ -140,6 +137,14 @@ class Assistant:
             self.store.remember(key)
         self._live.report = report
         return report
+
+    def corpus_key(self, path: Path) -> dict:
+        """What a sync compares to know the corpus is unchanged: its file listing and the settings."""
+        s = self.settings
+        # int8 vectors cannot be searched with fp32 ones: the vector space is part of it.
+        return {"corpus": str(path.expanduser().resolve()), "files": listing(path),
+                "settings": [s.embedding_model, getattr(self.embedder, "vector_space", ""),
+                             s.chunker_signature(), s.max_file_mb]}
 
     def _sentences(self) -> SentenceVectors | None:
         """Where this index keeps its answer sentences' vectors; None when they are switched off."""

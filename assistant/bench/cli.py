@@ -12,19 +12,19 @@ import click
 
 from ..settings import PROJECT_ROOT
 
-PARTS = ("ingestion", "latency", "coldstart", "backends", "scale", "generation", "realtimeqa", "lean", "stores",
-         "ray")
+PARTS = ("ingestion", "latency", "coldstart", "backends", "scale", "generation", "realtimeqa", "lean", "upload",
+         "stores", "ray")
 DEFAULT_OUT = PROJECT_ROOT / "docs" / "benchmarks.md"
 
 # Full run vs --quick: the sizes each benchmark works at.
 FULL = {"articles": 500, "questions": 200, "large_chunks": 50_000, "sizes": (1_000, 10_000, 100_000, 1_000_000),
         "backend_chunks": 600, "backend_queries": 100, "eval_limit": None, "cold_repeats": 3,
         "gen_runs": 3, "gen_tokens": 128, "rtqa_limit": None, "lean_sizes": (100_000,),
-        "store_sizes": (10_000, 100_000), "ray_articles": 200}
+        "store_sizes": (10_000, 100_000), "ray_articles": 200, "upload_chunks": 1_000_000}
 QUICK = {"articles": 40, "questions": 60, "large_chunks": 1_000, "sizes": (1_000, 10_000),
          "backend_chunks": 120, "backend_queries": 30, "eval_limit": 30, "cold_repeats": 1,
          "gen_runs": 1, "gen_tokens": 32, "rtqa_limit": 20, "lean_sizes": (10_000,),
-         "store_sizes": (2_000,), "ray_articles": 20}
+         "store_sizes": (2_000,), "ray_articles": 20, "upload_chunks": 20_000}
 
 
 def _parts(only: tuple[str, ...], skip: tuple[str, ...]) -> list[str]:
@@ -62,7 +62,7 @@ def run_parts(parts: list[str], cfg: dict, ws, log=print) -> tuple[list, list[st
 
 def _run_part(part: str, cfg: dict, ws, log):
     """One benchmark part, timed and stamped."""
-    from . import backends, coldstart, generation, ingestion, latency, lean, rayingest, realtimeqa, scale, stores
+    from . import backends, coldstart, generation, ingestion, latency, lean, rayingest, realtimeqa, scale, stores, upload
     from .common import Timer
 
     with Timer() as t:
@@ -81,6 +81,8 @@ def _run_part(part: str, cfg: dict, ws, log):
             section = generation.run(cfg["gen_runs"], cfg["gen_tokens"], log=log)
         elif part == "lean":
             section = lean.run(ws, cfg["lean_sizes"], cfg["cold_repeats"], log=log)
+        elif part == "upload":
+            section = upload.run(ws, cfg["upload_chunks"], cfg["cold_repeats"], log=log)
         elif part == "stores":
             section = stores.run(ws, cfg["store_sizes"], log=log)
         elif part == "ray":

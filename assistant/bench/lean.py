@@ -43,34 +43,40 @@ print(json.dumps({"load_s": t1 - t0, "ask_s": t2 - t1, "peak_mb": vm["VmHWM"], "
 """
 
 
-def synthetic_index(folder: Path, n: int, pool: list[str], base: np.ndarray, seed: int = 0) -> Path:
-    """A current-format index of n chunks of real sentences and scaled vectors, no model involved."""
+def synthetic_index(folder: Path, n: int, pool: list[str], base: np.ndarray, seed: int = 0,
+                    articles: dict | None = None, chunks=None, corpus: Path | None = None) -> Path:
+    """A current-format index of n chunks of real sentences and scaled vectors, no model involved.
+
+    By default 4 chunks per article and no corpus behind it; a caller may give its own articles
+    (manifest entries), their chunks, and the corpus folder they came from.
+    """
     from ..index import FORMAT, IndexStore
     from ..settings import Settings
 
     settings = Settings.load()
     folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    n_articles = (n + 3) // 4
-    articles = {f"synthetic-{j:07d}": {"source": f"synthetic_{j:07d}.txt", "hash": f"{j:016x}",
-                                       "title": f"Synthetic article {j}", "date": f"2025-{1 + j % 12:02d}-{1 + j % 28:02d}"}
-                for j in range(n_articles)}
+    if articles is None:
+        articles = {f"synthetic-{j:07d}": {"source": f"synthetic_{j:07d}.txt", "hash": f"{j:016x}",
+                                           "title": f"Synthetic article {j}",
+                                           "date": f"2025-{1 + j % 12:02d}-{1 + j % 28:02d}"}
+                    for j in range((n + 3) // 4)}
+        chunks = _chunks(n, pool, random.Random(seed), articles)
     manifest = {"format": FORMAT, "model": settings.embedding_model, "dimension": int(base.shape[1]),
-                "chunker": settings.chunker_signature(), "corpus": str(folder / "no-corpus"),
+                "chunker": settings.chunker_signature(), "corpus": str(corpus or folder / "no-corpus"),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "articles": articles}
-    IndexStore(folder)._write(manifest, _chunks(n, pool, rng, articles), scaled_vectors(base, n, seed))
+    IndexStore(folder)._write(manifest, chunks, scaled_vectors(base, n, seed))
     return folder
 
 
-def _chunks(n: int, pool: list[str], rng: random.Random, articles: dict):
-    """Four chunks per article, each ~600 characters of whole pool sentences."""
+def _chunks(n: int, pool: list[str], rng: random.Random, articles: dict, per_article: int = 4):
+    """per_article chunks per article, each ~600 characters of whole pool sentences."""
     from ..records import Chunk
 
     ids = list(articles)
     for i in range(n):
-        aid = ids[i // 4]
+        aid = ids[i // per_article]
         art = articles[aid]
-        offset = (i % 4) * 10_000  # chunks of one article never overlap
+        offset = (i % per_article) * 10_000  # chunks of one article never overlap
         spans, text = [], ""
         while len(text) < 600:
             sentence = rng.choice(pool)
