@@ -373,7 +373,6 @@ class IndexStore:
         in_deltas = len(old.chunks) - base + added
         dead = deleted + len(old.chunks) - old.live_chunks()
         return (old.index_info.get("type") == kind and old.manifest.get("corpus") == str(corpus.root)
-                and len(old.segments) - 1 + bool(added) <= segments.MAX_DELTAS
                 and in_deltas <= segments.DELTA_SHARE * base
                 and dead <= segments.DELTA_SHARE * (len(old.chunks) + added))
 
@@ -382,16 +381,26 @@ class IndexStore:
         self._cleanup_temp()
         tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
-        segments.link_tree(old.path, tmp, skip={"manifest.json", "deleted.npy"})
         names = list(old.manifest.get("segments", []))
+        base = len(old.segments[0].vectors)
+        dead = np.union1d(np.flatnonzero(~old.chunks.live) if old.chunks.live is not None else [],
+                          deleted).astype(np.int64)
+        merged = bool(chunks) and len(names) >= segments.MAX_DELTAS
+        if merged:
+            # Too many deltas: merge them, live rows only, with the new chunks into one (the base
+            # stays). Their rows are renumbered after the base, so only the base's dead rows remain.
+            keep = np.setdiff1d(np.arange(base, len(old.chunks)), dead)
+            chunks = [old.chunks[int(r)] for r in keep] + chunks
+            vectors = np.concatenate([old.vectors[keep], vectors])
+            names, dead = [], dead[dead < base]
+        segments.link_tree(old.path, tmp, skip={"manifest.json", "deleted.npy",
+                                                *(old.manifest.get("segments", []) if merged else ())})
         if chunks:
             names.append(f"delta-{uuid.uuid4().hex[:8]}")
             write_chunks(tmp / names[-1] / "chunks", chunks)
             write_bm25(tmp / names[-1] / "chunks", ChunkTable(tmp / names[-1] / "chunks"),
-                       others=[s.bm25 for s in old.segments if s.bm25 is not None])
+                       others=[s.bm25 for s in old.segments[:1 if merged else None] if s.bm25 is not None])
             np.save(tmp / names[-1] / "vectors.npy", np.asarray(vectors, dtype=np.float32))
-        dead = np.union1d(np.flatnonzero(~old.chunks.live) if old.chunks.live is not None else [],
-                          deleted).astype(np.int64)
         if len(dead):
             np.save(tmp / "deleted.npy", dead)
         manifest |= {"index": old.index_info, "segments": names}

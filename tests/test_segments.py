@@ -72,14 +72,29 @@ def test_changed_and_removed_articles_are_masked_and_never_returned(tmp_path, sy
     assert store.load().live_chunks() == report.chunks
 
 
-def test_many_changes_compact_into_one_base_that_ranks_like_a_fresh_build(tmp_path, synthetic, monkeypatch):
+def test_many_deltas_merge_and_a_large_share_compacts_into_a_base_that_ranks_like_a_fresh_build(
+        tmp_path, synthetic, monkeypatch):
     monkeypatch.setattr(segments, "MAX_DELTAS", 2)
     store, _ = _sync(tmp_path, synthetic, 10**6)
-    reports = []
+    (synthetic / "a_gone.txt").write_text("A short note about Tashkent broadband.\n")
+    _sync(tmp_path, synthetic, 10**6)
+    (synthetic / "a_gone.txt").unlink()  # a deleted row inside a delta: merging drops it
+    counts = []
     for i in range(3):
         (synthetic / f"zz_{i}.txt").write_text(f"Delegation {i} signed a spectrum accord in Tashkent.\n")
-        reports.append(_sync(tmp_path, synthetic, 10**6)[1])
-    assert [r.delta for r in reports] == [True, True, False]
+        report = _sync(tmp_path, synthetic, 10**6)[1]
+        manifest = json.loads((_live(store) / "manifest.json").read_text())
+        counts.append((report.delta, len(manifest["segments"])))
+    # The third delta merges the other two (live rows only) into one; the base is never rewritten.
+    assert counts == [(True, 2), (True, 1), (True, 2)]
+    snap = store.load()
+    assert snap.live_chunks() == report.chunks and "a_gone.txt" not in {r["source"] for r in snap.article_rows()}
+    top = HybridRetriever(snap, _HashEmbedder()).search("Delegation 1 spectrum accord", 3)
+    assert top[0].source == "zz_1.txt"
+    # Past the share deltas may hold, the next sync writes one base again.
+    monkeypatch.setattr(segments, "DELTA_SHARE", 0.0)
+    (synthetic / "zz_3.txt").write_text("Delegation 3 signed a spectrum accord in Bishkek.\n")
+    assert not _sync(tmp_path, synthetic, 10**6)[1].delta
     manifest = json.loads((_live(store) / "manifest.json").read_text())
     assert not manifest.get("segments") and not (_live(store) / "deleted.npy").exists()
     fresh_store, _ = _sync(tmp_path / "fresh", synthetic, 10**6)
