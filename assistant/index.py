@@ -341,17 +341,19 @@ class IndexStore:
             return report
         built = None
         if (old and not report.changed and not report.removed and old.index_info.get("type") == kind
-                and len(old.segments) == 1 and old.live_chunks() == len(old.chunks)
+                and old.live_chunks() == len(old.chunks)
                 and len(rows) <= 2 * old.index_info.get("built_with", len(old.chunks))):
-            # Only new articles (or none: a format conversion) over a version of one segment:
-            # extend the old FAISS index rather than rebuild it (an HNSW graph of 100k chunks
-            # takes ~45 s to build). Old rows keep their numbers, new ones follow; at twice the
-            # size it was built with, it is rebuilt so IVF codebooks fit the data.
+            # Only new articles (or none: a format conversion) and no deleted row: extend the
+            # base's FAISS index with the deltas' and the new vectors rather than rebuild it (an
+            # HNSW graph of 100k chunks takes ~45 s to build). Old rows keep their numbers, new
+            # ones follow; at twice the size it was built with, it is rebuilt so IVF codebooks fit.
             index, info = (old.writable_faiss() if kind != "flat" else None), dict(old.index_info)
-            built = index, (ann.extend(index, info, fresh) if todo else info)
+            added = [s.vectors for s in old.segments[1:]] + ([fresh] if todo else [])
+            extra = np.concatenate(added) if added else None
+            built = index, (ann.extend(index, info, extra) if extra is not None else info)
             chunks: Iterable[Chunk] = itertools.chain(old.chunks, (new[i] for i in todo))
-            vectors = np.concatenate([old.vectors, fresh]) if todo else old.vectors
-            report.appended = bool(todo)
+            vectors = old.vectors if extra is None else np.concatenate([old.segments[0].vectors, extra])
+            report.appended = extra is not None
         else:
             vectors = np.zeros((len(rows), dim), dtype=np.float32)
             kept = [i for i, r in enumerate(rows) if r is not None]

@@ -195,3 +195,19 @@ def test_a_damaged_deletion_mask_says_rebuild(tmp_path, synthetic):
     np.save(_live(store) / "deleted.npy", np.array([10**7], dtype=np.int64))
     with pytest.raises(index.IndexStoreError, match="assistant index --rebuild"):
         store.load()
+
+
+def test_compacting_deltas_of_added_articles_extends_the_graph_instead_of_rebuilding_it(
+        tmp_path, synthetic, monkeypatch):
+    store, _ = _sync(tmp_path, synthetic, 50)  # HNSW
+    (synthetic / "zz_new.txt").write_text(ASTANA)
+    assert _sync(tmp_path, synthetic, 50)[1].delta
+    monkeypatch.setattr(segments, "DELTA_SHARE", 0.0)
+    monkeypatch.setattr(index.ann, "build", lambda *a, **k: pytest.fail("the HNSW graph was rebuilt"))
+    (synthetic / "zz_more.txt").write_text("Oman and Kenya agreed on a submarine cable landing in Mombasa.\n")
+    report = _sync(tmp_path, synthetic, 50)[1]
+    snap = store.load()
+    assert report.appended and not report.delta and len(snap.segments) == 1
+    assert snap.faiss_index.ntotal == len(snap.chunks) == report.chunks
+    hits = HybridRetriever(snap, _HashEmbedder()).search("data center in Astana", 3)
+    assert hits[0].source == "zz_new.txt"
