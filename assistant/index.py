@@ -479,7 +479,7 @@ class PartialCorpus(IndexStoreError):
 
 
 def _rows_by_article(chunks: Sequence[Chunk]) -> dict[str, list[int]]:
-    if isinstance(chunks, ChunkTable):
+    if hasattr(chunks, "rows_by_article"):  # a ChunkTable or Segments (live rows only)
         return chunks.rows_by_article()
     out: dict[str, list[int]] = {}
     for row, c in enumerate(chunks):

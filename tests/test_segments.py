@@ -211,3 +211,20 @@ def test_compacting_deltas_of_added_articles_extends_the_graph_instead_of_rebuil
     assert snap.faiss_index.ntotal == len(snap.chunks) == report.chunks
     hits = HybridRetriever(snap, _HashEmbedder()).search("data center in Astana", 3)
     assert hits[0].source == "zz_new.txt"
+
+
+def test_an_article_changed_in_a_delta_keeps_only_its_new_rows_in_later_syncs(tmp_path, synthetic, monkeypatch):
+    store, first = _sync(tmp_path, synthetic, 10**6)
+    edited = sorted(synthetic.glob("*.txt"))[0]
+    edited.write_text(ASTANA)
+    _sync(tmp_path, synthetic, 10**6)
+    (synthetic / "zz_new.txt").write_text("Oman and Kenya agreed on a submarine cable landing in Mombasa.\n")
+    report = _sync(tmp_path, synthetic, 10**6)[1]
+    assert report.delta and report.unchanged == 40 and store.load().live_chunks() == report.chunks
+    # Compacting then writes each live row once: the edited article's old rows stay gone.
+    monkeypatch.setattr(segments, "DELTA_SHARE", 0.0)
+    (synthetic / "zz_last.txt").write_text("Uzbekistan opened a satellite ground station in Tashkent.\n")
+    report = _sync(tmp_path, synthetic, 10**6)[1]
+    snap = store.load()
+    assert not report.delta and len(snap.chunks) == report.chunks
+    assert [c.text for c in snap.chunks if c.source == edited.name] == [ASTANA.strip()]
