@@ -39,7 +39,9 @@ t1 = time.perf_counter()
 a.ask(sys.argv[1])
 t2 = time.perf_counter()
 vm = {k: int(v.split()[0]) / 1024 for k, v in (l.split(":", 1) for l in open("/proc/self/status")) if k.startswith("Vm")}
-print(json.dumps({"load_s": t1 - t0, "ask_s": t2 - t1, "peak_mb": vm["VmHWM"], "rss_mb": vm["VmRSS"]}))
+vm |= {k: int(v.split()[0]) / 1024 for k, v in (l.split(":", 1) for l in open("/proc/self/status")) if k == "RssAnon"}
+print(json.dumps({"load_s": t1 - t0, "ask_s": t2 - t1, "peak_mb": vm["VmHWM"], "rss_mb": vm["VmRSS"],
+                  "anon_mb": vm["RssAnon"]}))
 """
 
 
