@@ -228,3 +228,18 @@ def test_an_article_changed_in_a_delta_keeps_only_its_new_rows_in_later_syncs(tm
     snap = store.load()
     assert not report.delta and len(snap.chunks) == report.chunks
     assert [c.text for c in snap.chunks if c.source == edited.name] == [ASTANA.strip()]
+
+
+def test_the_upload_bench_corpus_matches_its_index(tmp_path):
+    """The 1M-chunk bench's articles are its JSONL files' lines: a quick sync keeps them unread."""
+    from assistant.bench import upload
+
+    pool = synth.sentence_pool(CORPUS)
+    base = np.random.default_rng(0).standard_normal((50, 384)).astype(np.float32)
+    corpus = tmp_path / "corpus"
+    upload.corpus_index(tmp_path / "index", corpus, 3 * upload.PER_ARTICLE - 5, pool,
+                        base / np.linalg.norm(base, axis=1, keepdims=True), log=lambda *a: None)
+    manifest = index.IndexStore(tmp_path / "index").load().manifest
+    read = ingest.read_corpus(corpus)
+    assert set(manifest["articles"]) == {a.id for a in read.articles}
+    assert {ingest.file_of(a["source"]) for a in manifest["articles"].values()} == set(ingest.listing(corpus))

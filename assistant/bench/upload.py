@@ -64,7 +64,8 @@ def corpus_index(folder: Path, corpus: Path, n: int, pool: list[str], base, log=
     articles = {}
     for j in range(n_articles):
         source = f"part-{j // SHARD:05d}.jsonl:{j % SHARD + 1}"
-        articles[hashlib.sha256(f"part-{j // SHARD:05d}.jsonl\0{j % SHARD + 1}".encode()).hexdigest()[:16]] = {
+        # The id read_corpus gives a JSONL line (assistant.ingest._article).
+        articles[hashlib.sha256(f"{source}\0{j % SHARD + 1}".encode()).hexdigest()[:16]] = {
             "source": source, "hash": f"{j:016x}", "title": f"Synthetic article {j}",
             "date": f"2025-{1 + j % 12:02d}-{1 + j % 28:02d}"}
     log(f"upload: writing a synthetic index of {n:,} chunks and its corpus ({n_articles:,} articles) ...")
