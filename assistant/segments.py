@@ -8,22 +8,64 @@ first), and a deleted row is never returned. Compaction is the full rewrite of `
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
+import uuid
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from .chunkstore import ChunkTable
+from .chunkstore import ChunkTable, write_bm25, write_chunks
 
 # At most this many deltas, holding at most this share of the base's rows (and deleted rows at
 # most this share of all rows): beyond, the next sync compacts everything into a new base. Deltas
 # are searched exactly and their BM25 statistics are approximate, so they stay small.
 MAX_DELTAS = 8
 DELTA_SHARE = 0.10
+
+
+def fits(old, added: int, deleted: int, kind: str, corpus: str) -> bool:
+    """Whether a change to the live version `old` (a Snapshot) can be written as a delta."""
+    if not old or not (added or deleted) or not old.segments or old.manifest.get("format") == 1:
+        return False
+    base = len(old.segments[0].vectors)
+    in_deltas = len(old.chunks) - base + added
+    dead = deleted + len(old.chunks) - old.live_chunks()
+    return (old.index_info.get("type") == kind and old.manifest.get("corpus") == corpus
+            and in_deltas <= DELTA_SHARE * base and dead <= DELTA_SHARE * (len(old.chunks) + added))
+
+
+def write(tmp: Path, old, manifest: dict, chunks: list, vectors: np.ndarray | None, deleted: list[int]) -> None:
+    """Fill `tmp` with a version: `old`'s files hard-linked, the new chunks as a delta, the mask."""
+    names = list(old.manifest.get("segments", []))
+    base = len(old.segments[0].vectors)
+    live = old.chunks.live
+    dead = np.union1d(np.flatnonzero(~live) if live is not None else [], deleted).astype(np.int64)
+    merged = bool(chunks) and len(names) >= MAX_DELTAS
+    if merged:
+        # Too many deltas: merge them, live rows only, with the new chunks into one (the base
+        # stays). Their rows are renumbered after the base, so only the base's dead rows remain.
+        keep = np.setdiff1d(np.arange(base, len(old.chunks)), dead)
+        chunks = [old.chunks[int(r)] for r in keep] + chunks
+        vectors = np.concatenate([old.vectors[keep], vectors])
+        names, dead = [], dead[dead < base]
+    link_tree(old.path, tmp, skip={"manifest.json", "deleted.npy", *(old.manifest["segments"] if merged else ())})
+    if chunks:
+        names.append(f"delta-{uuid.uuid4().hex[:8]}")
+        folder = tmp / names[-1]
+        write_chunks(folder / "chunks", chunks)
+        # The delta's BM25 statistics join those of the segments it is searched beside.
+        write_bm25(folder / "chunks", ChunkTable(folder / "chunks"),
+                   others=[s.bm25 for s in old.segments[:1 if merged else None] if s.bm25 is not None])
+        np.save(folder / "vectors.npy", np.asarray(vectors, dtype=np.float32))
+    if len(dead):
+        np.save(tmp / "deleted.npy", dead)
+    manifest |= {"index": old.index_info, "segments": names}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
 class Segments(Sequence):

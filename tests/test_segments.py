@@ -132,7 +132,7 @@ def test_a_crash_while_writing_a_delta_keeps_the_previous_version(tmp_path, synt
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as m:
-        m.setattr(index, "write_chunks", torn)
+        m.setattr(segments, "write_chunks", torn)
         with pytest.raises(OSError):
             _sync(tmp_path, synthetic, 10**6)
     assert store.current() == before and store.load().live_chunks() == len(store.load().chunks)
