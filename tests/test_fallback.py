@@ -134,3 +134,19 @@ def test_an_answer_that_repeats_the_question_gives_way(stub, monkeypatch):
     answer = stub.ask(SEED, generator="stub")
     assert answer.generator == "extractive" and "Baku" in answer.text
     assert "answers with a question" in answer.notes[-1], answer.notes
+
+
+def test_an_answer_keeping_none_of_the_sentences_other_words_gives_way(stub, monkeypatch):
+    # The best sentence names nothing the question does not; its answer is in its other words.
+    q = "What did Hashemi call one of the main axes of cooperation between Iran and Iraq?"
+    extractive = stub.ask(q, generator="extractive")
+    assert "transferring expertise" in extractive.text
+    monkeypatch.setattr(StubGenerator, "reply", "Hashemi called cooperation between Iran and Iraq one of the main "
+                                                "axes. [1]")
+    answer = stub.ask(q, generator="stub")
+    assert answer.generator == "extractive" and answer.text == extractive.text
+    assert "keeps none of the words the best-supported sentence adds" in answer.notes[-1], answer.notes
+    # Keeping the words that answer is enough.
+    monkeypatch.setattr(StubGenerator, "reply", "Hashemi called transferring expertise to Iraq one of the main "
+                                                "axes of cooperation. [1]")
+    assert stub.ask(q, generator="stub").generator == "stub"

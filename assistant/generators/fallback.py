@@ -39,10 +39,17 @@ def set_aside(answer: Answer, base: Answer) -> str:
         return "it leaves out the kind of answer asked for, which the best-supported sentences hold"
     # The numbers and names the best-supported sentence gives that the question did not: a
     # generated answer keeping none of them kept the sentence's topic, not what it says.
-    given = _facts(base.citations[0].quote, checks, asked) if base.citations else set()
+    best = base.citations[0].quote if base.citations else ""
     said = strip_markers(answer.text).lower()
+    given = _facts(best, checks, asked)
     if given and not any(f in said for f in given):
         return "it keeps none of the names and numbers the best-supported sentence gives"
+    # Without such names or numbers, the sentence's other words beyond the question stand in
+    # ("transferring expertise" is one of the main axes): an answer keeping none of them says
+    # something else about the same topic.
+    added = {t for t in terms(best) if not covered(t, checks.q_terms)}
+    if not given and added and not added & set(terms(said)):
+        return "it keeps none of the words the best-supported sentence adds to the question"
     return ""
 
 
