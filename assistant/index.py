@@ -62,7 +62,9 @@ class IndexStore:
             manifest = json.loads((path / "manifest.json").read_text())
             if not isinstance(manifest, dict):
                 raise ValueError("manifest.json is not a JSON object")
-            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            vectors = None
+            if (path / "vectors.npy").exists():  # every version but an HNSW one of format 3
+                vectors = np.load(path / "vectors.npy", mmap_mode="r")
             if manifest.get("format") == 1:  # only sync reads it, to convert it
                 chunks = read_jsonl(path / "chunks.jsonl")
                 index = faiss.read_index(str(path / "index.faiss"))
@@ -76,6 +78,8 @@ class IndexStore:
                 bm25 = load_bm25(path / "chunks", len(chunks))
                 deltas = [(t := ChunkTable(path / d / "chunks"), np.load(path / d / "vectors.npy", mmap_mode="r"),
                            load_bm25(path / d / "chunks", len(t))) for d in manifest.get("segments", [])]
+            if vectors is None:
+                vectors = _graph_vectors(index)
             deleted = np.load(path / "deleted.npy") if (path / "deleted.npy").exists() else None
             total = len(chunks) + sum(len(t) for t, _, _ in deltas)
             if deleted is not None and len(deleted) and not 0 <= deleted.min() <= deleted.max() < total:
@@ -285,12 +289,14 @@ class IndexStore:
         kind = kind or self._index_kind(len(vectors))
         if built is None:
             # A flat index is the vectors themselves: searched from vectors.npy, never copied.
+            # An HNSW graph holds the vectors too: they are read from it (_graph_vectors).
             built = (None, {"type": "flat", "built_with": len(vectors)}) if kind == "flat" \
                 else ann.build(vectors, kind)
         index, manifest["index"] = built
         write_chunks(tmp / "chunks", chunks)
         write_bm25(tmp / "chunks", ChunkTable(tmp / "chunks"))
-        np.save(tmp / "vectors.npy", vectors)
+        if index is None or manifest["index"]["type"] != "hnsw":
+            np.save(tmp / "vectors.npy", vectors)
         if index is not None:
             faiss.write_index(index, str(tmp / "index.faiss"))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -335,6 +341,21 @@ def _rows_by_article(chunks: Sequence[Chunk]) -> dict[str, list[int]]:
     for row, c in enumerate(chunks):
         out.setdefault(c.article_id, []).append(row)
     return out
+
+
+def _graph_vectors(index) -> np.ndarray:
+    """The float vectors an HNSW index stores, as a read-only view of its mapped file (no copy).
+
+    Valid while `index` lives: the Snapshot holds both.
+    """
+    import faiss
+
+    storage = faiss.downcast_index(index.storage) if getattr(index, "storage", None) is not None else None
+    if not isinstance(storage, faiss.IndexFlat):
+        raise ValueError("vectors.npy is missing and the FAISS index holds no float vectors")
+    view = faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+    view.flags.writeable = False  # the file is mapped read-only
+    return view
 
 
 def _fsync(path: Path):

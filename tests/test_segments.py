@@ -42,7 +42,8 @@ def test_an_added_article_writes_only_its_own_rows_and_is_found(tmp_path, synthe
     assert "Only the changes were written" in added.summary()
     live = _live(store)
     # Everything of the base is a hard link to the previous version; only the delta and manifest are new.
-    assert (live / "vectors.npy").stat().st_ino == (base / "vectors.npy").stat().st_ino
+    shared = "index.faiss" if threshold == 50 else "vectors.npy"  # an HNSW file holds the vectors
+    assert (live / shared).stat().st_ino == (base / shared).stat().st_ino
     assert _written(live) < 0.2 * sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
     snap = store.load()
     assert len(snap.segments) == 2 and len(snap.chunks) == first.chunks + 1 and snap.live_chunks() == first.chunks + 1
@@ -243,3 +244,16 @@ def test_the_upload_bench_corpus_matches_its_index(tmp_path):
     read = ingest.read_corpus(corpus)
     assert set(manifest["articles"]) == {a.id for a in read.articles}
     assert {ingest.file_of(a["source"]) for a in manifest["articles"].values()} == set(ingest.listing(corpus))
+
+
+def test_an_hnsw_version_stores_its_vectors_once_in_the_graph(tmp_path, synthetic):
+    store, _ = _sync(tmp_path, synthetic, 50)
+    snap = store.load()
+    assert snap.index_info["type"] == "hnsw" and not (snap.path / "vectors.npy").exists()
+    from assistant.chunk import embed_text
+
+    want = _HashEmbedder().embed([embed_text(c) for c in snap.chunks])
+    assert np.allclose(snap.vectors, want, atol=1e-6) and not snap.vectors.flags.writeable
+    (snap.path / "index.faiss").write_bytes(b"")  # the only copy gone: damage, said plainly
+    with pytest.raises(index.IndexStoreError, match="assistant index --rebuild"):
+        store.load()

@@ -105,6 +105,8 @@ def as_format1(index_dir: Path) -> None:
         index = faiss.IndexFlatIP(snap.vectors.shape[1])
         index.add(np.ascontiguousarray(snap.vectors))
     faiss.write_index(index, str(snap.path / "index.faiss"))
+    if not (snap.path / "vectors.npy").exists():  # format 1 always had it; an HNSW version of 3 does not
+        np.save(snap.path / "vectors.npy", np.asarray(snap.vectors))
     shutil.rmtree(snap.path / "chunks")
     (snap.path / "manifest.json").write_text(json.dumps(snap.manifest | {"format": 1}))
 
