@@ -3,7 +3,8 @@
 An upload into a large index writes only its own chunks (a delta segment), the rows of the
 articles it changes or removes (`deleted.npy`) and a new manifest; every other file of the
 previous version is hard-linked, not copied. Rows are numbered across segments in order (base
-first), and a deleted row is never returned. Compaction is the full rewrite of `assistant.index`.
+first), and a deleted row is never returned. Compaction is the full rewrite of `assistant.index`;
+docs/index-format.md has the layout and the rules.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import numpy as np
 
 from .chunkstore import ChunkTable, write_bm25, write_chunks
 
-# At most this many deltas, holding at most this share of the base's rows (and deleted rows at
-# most this share of all rows): beyond, the next sync compacts everything into a new base. Deltas
-# are searched exactly and their BM25 statistics are approximate, so they stay small.
+# Deltas are searched exactly and their BM25 statistics are approximate, so they stay small: at
+# most this share of the base's rows (and deleted rows at most this share of all rows), beyond
+# which the next sync compacts everything into a new base; and at most this many, beyond which
+# they are merged into one (the base untouched).
 MAX_DELTAS = 8
 DELTA_SHARE = 0.10
 
