@@ -62,6 +62,8 @@ class IndexStore:
             manifest = json.loads((path / "manifest.json").read_text())
             if not isinstance(manifest, dict):
                 raise ValueError("manifest.json is not a JSON object")
+            if (path / segments.ARTICLES).exists():  # format 3: the table beside, deltas as a diff
+                manifest["articles"] = segments.articles(path, manifest)
             vectors = None
             if (path / "vectors.npy").exists():  # every version but an HNSW one of format 3
                 vectors = np.load(path / "vectors.npy", mmap_mode="r")
@@ -160,7 +162,7 @@ class IndexStore:
         elif (self.dir / "CURRENT").exists():
             try:
                 old = self.load()
-                reason = old.compatible(model, chunker_sig, formats=(1, FORMAT))
+                reason = old.compatible(model, chunker_sig, formats=(1, *READS))
             except IndexStoreError as exc:
                 reason = f"previous index unreadable ({exc})"
             if reason:
@@ -299,7 +301,11 @@ class IndexStore:
             np.save(tmp / "vectors.npy", vectors)
         if index is not None:
             faiss.write_index(index, str(tmp / "index.faiss"))
+        # The article table (8 MB at 50,000 articles) sits beside the manifest: a delta links it.
+        articles = manifest.pop("articles")
+        (tmp / segments.ARTICLES).write_text(json.dumps(articles, separators=(",", ":")))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        manifest["articles"] = articles
         for path in sorted(tmp.rglob("*")):
             _fsync(path)
         return self._publish(tmp)

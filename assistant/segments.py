@@ -28,6 +28,18 @@ from .chunkstore import ChunkTable, write_bm25, write_chunks
 # they are merged into one (the base untouched).
 MAX_DELTAS = 8
 DELTA_SHARE = 0.10
+ARTICLES = "articles.json"  # the base's article table; a delta version adds manifest["articles_diff"]
+
+
+def articles(path: Path, manifest: dict) -> dict:
+    """The version's article table: the base's file, then the deltas' diff (None: removed)."""
+    table = json.loads((path / ARTICLES).read_text(encoding="utf-8"))
+    for aid, entry in manifest.pop("articles_diff", {}).items():
+        if entry is None:
+            table.pop(aid, None)
+        else:
+            table[aid] = entry
+    return table
 
 
 def fits(old, added: int, deleted: int, kind: str, corpus: str) -> bool:
@@ -56,6 +68,16 @@ def write(tmp: Path, old, manifest: dict, chunks: list, vectors: np.ndarray | No
         vectors = np.concatenate([old.vectors[keep], vectors])
         names, dead = [], dead[dead < base]
     link_tree(old.path, tmp, skip={"manifest.json", "deleted.npy", *(old.manifest["segments"] if merged else ())})
+    # The new table is written as its difference from the base's (linked, or written once here
+    # for a version whose manifest still held it), so an upload does not rewrite every article.
+    new = manifest.pop("articles")
+    if (old.path / ARTICLES).exists():
+        base_table = json.loads((old.path / ARTICLES).read_text(encoding="utf-8"))
+    else:
+        base_table = old.manifest["articles"]
+        (tmp / ARTICLES).write_text(json.dumps(base_table, separators=(",", ":")), encoding="utf-8")
+    diff = {aid: entry for aid, entry in new.items() if base_table.get(aid) != entry}
+    diff |= {aid: None for aid in base_table.keys() - new.keys()}
     if chunks:
         names.append(f"delta-{uuid.uuid4().hex[:8]}")
         folder = tmp / names[-1]
@@ -66,8 +88,9 @@ def write(tmp: Path, old, manifest: dict, chunks: list, vectors: np.ndarray | No
         np.save(folder / "vectors.npy", np.asarray(vectors, dtype=np.float32))
     if len(dead):
         np.save(tmp / "deleted.npy", dead)
-    manifest |= {"index": old.index_info, "segments": names}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    (tmp / "manifest.json").write_text(json.dumps(
+        manifest | {"index": old.index_info, "segments": names, "articles_diff": diff}, indent=1))
+    manifest |= {"index": old.index_info, "segments": names, "articles": new}
 
 
 class Segments(Sequence):

@@ -36,7 +36,7 @@ def test_a_version_stores_columns_bm25_and_vectors_once(fresh):
     fresh.index(progress=False)
     snap = fresh.snapshot
     names = {p.name for p in snap.path.iterdir()}
-    assert names == {"manifest.json", "vectors.npy", "chunks"}  # flat: no FAISS copy of the vectors
+    assert names == {"manifest.json", "articles.json", "vectors.npy", "chunks"}  # flat: no FAISS copy of the vectors
     assert isinstance(snap.chunks, ChunkTable) and isinstance(snap.vectors, np.memmap)
     s = fresh.settings
     chunker = Chunker(s.chunk_tokens, s.chunk_overlap, s.tokenizer, fits=fresh.embedder.fits)

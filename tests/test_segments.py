@@ -47,6 +47,10 @@ def test_an_added_article_writes_only_its_own_rows_and_is_found(tmp_path, synthe
     assert _written(live) < 0.2 * sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
     snap = store.load()
     assert len(snap.segments) == 2 and len(snap.chunks) == first.chunks + 1 and snap.live_chunks() == first.chunks + 1
+    # The article table is linked too; the manifest holds only its difference.
+    assert (live / "articles.json").stat().st_ino == (base / "articles.json").stat().st_ino
+    diff = json.loads((live / "manifest.json").read_text())["articles_diff"]
+    assert [d["source"] for d in diff.values()] == ["zz_new.txt"] and len(snap.manifest["articles"]) == 41
     hits = HybridRetriever(snap, _HashEmbedder()).search("data center in Astana", 3)
     assert hits[0].source == "zz_new.txt"
     assert snap.chunks[first.chunks].source == "zz_new.txt"  # rows keep their numbers; the delta follows
@@ -65,6 +69,7 @@ def test_changed_and_removed_articles_are_masked_and_never_returned(tmp_path, sy
     assert len(dead) and not snap.chunks.live[dead].any()
     sources = {r["source"] for r in snap.article_rows()}
     assert victim.name not in sources and edited.name in sources and snap.counts() == (39, report.chunks)
+    assert {a["source"] for a in snap.manifest["articles"].values()} == sources
     retriever = HybridRetriever(snap, _HashEmbedder())
     found = retriever.search(gone_text, 10)
     assert found and all(p.source != victim.name for p in found)
@@ -257,3 +262,18 @@ def test_an_hnsw_version_stores_its_vectors_once_in_the_graph(tmp_path, syntheti
     (snap.path / "index.faiss").write_bytes(b"")  # the only copy gone: damage, said plainly
     with pytest.raises(index.IndexStoreError, match="assistant index --rebuild"):
         store.load()
+
+
+def test_a_version_whose_manifest_holds_the_article_table_gets_a_delta_too(tmp_path, synthetic):
+    """Format 2 kept every article in manifest.json: the first delta writes the table beside it once."""
+    store, _ = _sync(tmp_path, synthetic, 10**6)
+    live = _live(store)
+    manifest = json.loads((live / "manifest.json").read_text())
+    manifest |= {"format": 2, "articles": json.loads((live / "articles.json").read_text())}
+    (live / "manifest.json").write_text(json.dumps(manifest))
+    (live / "articles.json").unlink()
+    assert len(store.load().manifest["articles"]) == 40
+    (synthetic / "zz_new.txt").write_text(ASTANA)
+    report = _sync(tmp_path, synthetic, 10**6)[1]
+    assert report.delta and (_live(store) / "articles.json").exists()
+    assert len(store.load().manifest["articles"]) == 41
