@@ -100,6 +100,7 @@ FAULTS = {
     "chunk tables cut in half": lambda a, tmp: _cut(_live(a) / "chunks" / "tables.json"),
     "BM25 index cut in half": lambda a, tmp: _cut(_live(a) / "chunks" / "bm25" / "data.csc.index.npy"),
     "manifest.json cut in half": lambda a, tmp: _cut(_live(a) / "manifest.json"),
+    "articles.json cut in half": lambda a, tmp: _cut(_live(a) / "articles.json"),
     "manifest.json from another model": lambda a, tmp: shutil.copy(
         _other_model_index(a, tmp / "other") / "manifest.json", _live(a) / "manifest.json"),
     "a whole index from another model": lambda a, tmp: shutil.copytree(
