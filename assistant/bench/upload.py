@@ -123,7 +123,7 @@ def run(ws: Workspace, n: int, repeats: int = 3, log=print) -> Section:
     if not (u["delta"] and u["found"]):
         raise RuntimeError(f"the upload was not written as a delta or not found: {u}")
     s.rows.append([n, round(disk_mb(live)), round(c["wall_s"], 2), f"{c['peak_mb']:.0f} ({c['anon_mb']:.0f})",
-                   u["embedded"], round(u["index_s"], 2), round(u["written_mb"], 1), round(u["ask_s"], 2),
+                   u["embedded"], round(u["index_s"], 2), round(u["written_mb"], 3), round(u["ask_s"], 2),
                    f"{u['peak_mb']:.0f} ({u['anon_mb']:.0f})"])
     s.figures |= {"cold_s": c["wall_s"], "cold_peak_mb": c["peak_mb"], "upload_s": u["index_s"],
                   "written_mb": u["written_mb"], "chat_peak_mb": u["peak_mb"]}
