@@ -107,19 +107,19 @@ class IndexStore:
 
     def synced_from(self, key: dict) -> bool:
         """Whether the live version was last synced from exactly this corpus listing and settings."""
-        try:
-            return json.loads((self.dir / SEEN).read_text()) == {**key, "version": self.current()}
-        except (OSError, ValueError):
-            return False
+        return self._seen() == {**key, "version": self.current()}
 
     def synced_files(self, key: dict) -> dict | None:
         """The file listing the live version was synced from, when the corpus and settings match."""
+        seen = self._seen() or {}
+        files = seen.pop("files", None)
+        return files if seen == {k: v for k, v in key.items() if k != "files"} | {"version": self.current()} else None
+
+    def _seen(self) -> dict | None:
         try:
-            seen = json.loads((self.dir / SEEN).read_text())
+            return json.loads((self.dir / SEEN).read_text())
         except (OSError, ValueError):
             return None
-        same = {k: v for k, v in key.items() if k != "files"} | {"version": self.current()}
-        return seen.get("files") if {k: v for k, v in seen.items() if k != "files"} == same else None
 
     def remember(self, key: dict) -> None:
         """Record what the live version was synced from, for synced_from() at the next start."""
@@ -224,50 +224,38 @@ class IndexStore:
         manifest["dimension"] = dim
         deleted = [r for aid in gone for r in by_article.get(aid, [])]
         if segments.fits(old, len(todo), len(deleted), kind, str(corpus.root)):
-            report.version = self._write_delta(old, manifest, [new[i] for i in todo], fresh, deleted)
-            report.delta = True
-            shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)
-            report.seconds = time.perf_counter() - t0
-            return report
-        built = None
-        if (old and not report.changed and not report.removed and old.index_info.get("type") == kind
-                and old.live_chunks() == len(old.chunks)
-                and len(rows) <= 2 * old.index_info.get("built_with", len(old.chunks))):
-            # Only new articles (or none: a format conversion) and no deleted row: extend the
-            # base's FAISS index with the deltas' and the new vectors rather than rebuild it (an
-            # HNSW graph of 100k chunks takes ~45 s to build). Old rows keep their numbers, new
-            # ones follow; at twice the size it was built with, it is rebuilt so IVF codebooks fit.
-            index, info = (old.writable_faiss() if kind != "flat" else None), dict(old.index_info)
-            added = [s.vectors for s in old.segments[1:]] + ([fresh] if todo else [])
-            extra = np.concatenate(added) if added else None
-            built = index, (ann.extend(index, info, extra) if extra is not None else info)
-            chunks: Iterable[Chunk] = itertools.chain(old.chunks, (new[i] for i in todo))
-            vectors = old.vectors if extra is None else np.concatenate([old.segments[0].vectors, extra])
-            report.appended = extra is not None
+            tmp = self._stage()
+            segments.write(tmp, old, manifest, [new[i] for i in todo], fresh, deleted)
+            report.version, report.delta = self._publish(tmp), True
         else:
-            vectors = np.zeros((len(rows), dim), dtype=np.float32)
-            kept = [i for i, r in enumerate(rows) if r is not None]
-            if kept:
-                vectors[kept] = old.vectors[[rows[i] for i in kept]]
-            if todo:
-                vectors[todo] = fresh
-            chunks = (new[i] if r is None else old.chunks[r] for i, r in enumerate(rows))
-        report.version = self._write(manifest, chunks, vectors, kind, built)
+            built = None
+            if (old and not report.changed and not report.removed and old.index_info.get("type") == kind
+                    and old.live_chunks() == len(old.chunks)
+                    and len(rows) <= 2 * old.index_info.get("built_with", len(old.chunks))):
+                # Only new articles (or none: a format conversion) and no deleted row: extend the
+                # base's FAISS index with the deltas' and the new vectors rather than rebuild it
+                # (an HNSW graph of 100k chunks takes ~45 s to build). Old rows keep their numbers,
+                # new ones follow; at twice the size it was built with, it is rebuilt so IVF
+                # codebooks fit.
+                index, info = (old.writable_faiss() if kind != "flat" else None), dict(old.index_info)
+                added = [s.vectors for s in old.segments[1:]] + ([fresh] if todo else [])
+                extra = np.concatenate(added) if added else None
+                built = index, (ann.extend(index, info, extra) if extra is not None else info)
+                chunks: Iterable[Chunk] = itertools.chain(old.chunks, (new[i] for i in todo))
+                vectors = old.vectors if extra is None else np.concatenate([old.segments[0].vectors, extra])
+                report.appended = extra is not None
+            else:
+                vectors = np.zeros((len(rows), dim), dtype=np.float32)
+                kept = [i for i, r in enumerate(rows) if r is not None]
+                if kept:
+                    vectors[kept] = old.vectors[[rows[i] for i in kept]]
+                if todo:
+                    vectors[todo] = fresh
+                chunks = (new[i] if r is None else old.chunks[r] for i, r in enumerate(rows))
+            report.version = self._write(manifest, chunks, vectors, kind, built)
         shutil.rmtree(self.dir / checkpoints.CACHE, ignore_errors=True)  # published: the checkpoints are spent
         report.seconds = time.perf_counter() - t0
         return report
-
-    def _write_delta(self, old: Snapshot, manifest: dict, chunks: list[Chunk], vectors, deleted: list[int]) -> str:
-        """A new version sharing the old one's files (hard links), plus a delta and deleted rows."""
-        self._cleanup_temp()
-        tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        segments.write(tmp, old, manifest, chunks, vectors, deleted)
-        # The linked files are the previous version's, already on disk: sync only what is new.
-        for path in sorted(tmp.rglob("*")):
-            if path.is_dir() or path.stat().st_nlink == 1:
-                _fsync(path)
-        return self._publish(tmp)
 
     def _index_kind(self, n: int) -> str:
         """flat, hnsw or ivfpq for n vectors (auto: flat below the ANN threshold)."""
@@ -285,9 +273,7 @@ class IndexStore:
         """Write a new version beside the live one, then switch CURRENT in one rename."""
         import faiss
 
-        self._cleanup_temp()
-        tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
+        tmp = self._stage()
         kind = kind or self._index_kind(len(vectors))
         if built is None:
             # A flat index is the vectors themselves: searched from vectors.npy, never copied.
@@ -302,16 +288,24 @@ class IndexStore:
         if index is not None:
             faiss.write_index(index, str(tmp / "index.faiss"))
         # The article table (8 MB at 50,000 articles) sits beside the manifest: a delta links it.
-        articles = manifest.pop("articles")
-        (tmp / segments.ARTICLES).write_text(json.dumps(articles, separators=(",", ":")))
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        manifest["articles"] = articles
-        for path in sorted(tmp.rglob("*")):
-            _fsync(path)
+        (tmp / segments.ARTICLES).write_text(json.dumps(manifest["articles"], separators=(",", ":")))
+        (tmp / "manifest.json").write_text(json.dumps(
+            {k: v for k, v in manifest.items() if k != "articles"}, indent=1))
         return self._publish(tmp)
 
+    def _stage(self) -> Path:
+        """An empty `.tmp-*` folder to write a version into (earlier leftovers removed)."""
+        self._cleanup_temp()
+        tmp = self.dir / f".tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        return tmp
+
     def _publish(self, tmp: Path) -> str:
-        """Rename a fully written (and fsynced) `.tmp-*` folder into a version and make it live."""
+        """Sync a fully written `.tmp-*` folder to disk, rename it into a version, make it live."""
+        # Files hard-linked from the previous version (a delta's) are on disk already.
+        for path in sorted(tmp.rglob("*")):
+            if path.is_dir() or path.stat().st_nlink == 1:
+                _fsync(path)
         version = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         os.rename(tmp, self.dir / version)
         pointer = self.dir / f".CURRENT.{uuid.uuid4().hex[:8]}"

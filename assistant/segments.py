@@ -70,7 +70,7 @@ def write(tmp: Path, old, manifest: dict, chunks: list, vectors: np.ndarray | No
     link_tree(old.path, tmp, skip={"manifest.json", "deleted.npy", *(old.manifest["segments"] if merged else ())})
     # The new table is written as its difference from the base's (linked, or written once here
     # for a version whose manifest still held it), so an upload does not rewrite every article.
-    new = manifest.pop("articles")
+    new = manifest["articles"]
     if (old.path / ARTICLES).exists():
         base_table = json.loads((old.path / ARTICLES).read_text(encoding="utf-8"))
     else:
@@ -88,9 +88,9 @@ def write(tmp: Path, old, manifest: dict, chunks: list, vectors: np.ndarray | No
         np.save(folder / "vectors.npy", np.asarray(vectors, dtype=np.float32))
     if len(dead):
         np.save(tmp / "deleted.npy", dead)
+    on_disk = {k: v for k, v in manifest.items() if k != "articles"}
     (tmp / "manifest.json").write_text(json.dumps(
-        manifest | {"index": old.index_info, "segments": names, "articles_diff": diff}, indent=1))
-    manifest |= {"index": old.index_info, "segments": names, "articles": new}
+        on_disk | {"index": old.index_info, "segments": names, "articles_diff": diff}, indent=1))
 
 
 class Segments(Sequence):
@@ -192,9 +192,9 @@ def delta_bm25(texts: list[list[str]], others: list) -> object:
 
     bm25 = bm25s.BM25()
     bm25.index(texts, show_progress=False)
-    n_all = len(texts) + sum(int(o.scores["num_docs"]) for o in others)
-    data, indptr = bm25.scores["data"], bm25.scores["indptr"]
     n_own = len(texts)
+    n_all = n_own + sum(int(o.scores["num_docs"]) for o in others)
+    data, indptr = bm25.scores["data"], bm25.scores["indptr"]
     for term, j in bm25.vocab_dict.items():
         df_own = _df(bm25, term)
         if not df_own:
