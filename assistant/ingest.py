@@ -55,7 +55,7 @@ def read_corpus(path: str | Path, max_file_mb: float = 5.0) -> Corpus:
     path = Path(path).expanduser()
     if not path.exists():
         raise CorpusError(f"Corpus path {path} does not exist. Create it or set ASSISTANT_CORPUS_DIR.")
-    root = path if path.is_dir() else path.parent
+    root = _root(path)
     corpus = Corpus(root=root)
     for file in _files(path, root, corpus.problems):
         _read_into(corpus, file, file.relative_to(root).as_posix(), max_file_mb)
@@ -65,7 +65,7 @@ def read_corpus(path: str | Path, max_file_mb: float = 5.0) -> Corpus:
 def read_changed(path: str | Path, now: dict, before: dict, max_file_mb: float = 5.0) -> Corpus:
     """Read only the files whose size or time differ from `before` (listing()s); the rest are kept."""
     path = Path(path).expanduser()
-    root = path if path.is_dir() else path.parent
+    root = _root(path)
     corpus = Corpus(root=root, kept={f for f, st in now.items() if before.get(f) == st})
     for source in sorted(set(now) - corpus.kept):
         _read_into(corpus, root / source, source, max_file_mb)
@@ -93,12 +93,17 @@ def listing(path: str | Path) -> dict[str, list[int]]:
     path = Path(path).expanduser()
     if not path.exists():
         return {}
-    root = path if path.is_dir() else path.parent
+    root = _root(path)
     out = {}
     for file in _files(path, root, []):
         st = file.stat()
         out[file.relative_to(root).as_posix()] = [st.st_size, st.st_mtime_ns]
     return out
+
+
+def _root(path: Path) -> Path:
+    """The folder sources are named relative to: the corpus folder, or a lone file's folder."""
+    return path if path.is_dir() else path.parent
 
 
 def _files(path: Path, root: Path, problems: list[Problem]) -> Iterator[Path]:

@@ -100,16 +100,19 @@ class Snapshot:
 
     def counts(self) -> tuple[int, int]:
         """(articles with chunks, chunks), deleted rows left out."""
-        rows = self.article_rows()
-        return len(rows), sum(r["chunks"] for r in rows)
+        per_article = self.chunks_per_article()
+        return int(np.count_nonzero(per_article)), int(per_article.sum())
 
     def article_rows(self) -> list[dict]:
         """One entry per indexed article (id, source, title, date, url) with its chunk count."""
+        return [{**a, "chunks": int(n)} for a, n in zip(self.chunks.articles, self.chunks_per_article()) if n]
+
+    def chunks_per_article(self) -> np.ndarray:
+        """Live chunks of each row of the article table (0: all its chunks deleted)."""
         table = self.chunks  # the article table and each chunk's article row: no Chunk built
         article = np.asarray(table.article)
         live = getattr(table, "live", None)
-        counts = np.bincount(article if live is None else article[live], minlength=len(table.articles))
-        return [{**a, "chunks": int(n)} for a, n in zip(table.articles, counts) if n]
+        return np.bincount(article if live is None else article[live], minlength=len(table.articles))
 
     def live_chunks(self) -> int:
         """Chunks not deleted."""

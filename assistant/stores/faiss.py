@@ -35,15 +35,15 @@ class FaissSearcher:
         self._pair_of = pair_of_article[article]
         self._pairs = list(ids)
         self._live = getattr(table, "live", None)
-        live_articles = set(np.unique(article if self._live is None else article[self._live]).tolist())
+        self._empty = not snapshot.live_chunks()
         # Named in dated answers' notes.
-        self.undated = sum(1 for j, a in enumerate(table.articles) if not a["date"] and j in live_articles)
+        self.undated = sum(1 for a, n in zip(table.articles, snapshot.chunks_per_article()) if n and not a["date"])
         # Rows are the snapshot's own: one View serves every query (and keeps its terms cache).
         self._view = View(table.__getitem__, article, table.articles, table.spans, snapshot.vectors)
 
     def admit(self, filters, scope):
         """A per-row bool mask, None when nothing is filtered, EMPTY when nothing passes."""
-        if not self.snapshot.live_chunks():
+        if self._empty:
             return EMPTY
         if not (filters.active() or scope.as_of):
             return self._live

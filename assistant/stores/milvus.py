@@ -70,7 +70,7 @@ class MilvusStore:
     """Chunks in Milvus at settings.milvus_uri; lock, checkpoints and start-up key in index_dir."""
 
     # Only self.dir and current() are read: the folder store's bookkeeping serves this one too.
-    synced_from, remember, sync = IndexStore.synced_from, IndexStore.remember, IndexStore.sync
+    synced_from, _seen, remember, sync = IndexStore.synced_from, IndexStore._seen, IndexStore.remember, IndexStore.sync
 
     def synced_files(self, key: dict) -> None:
         """None: this store's sync compares the whole corpus, so every file is read."""
