@@ -86,6 +86,35 @@ def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers
     assert bool(wanted.search(sentence)) is answers
 
 
+@pytest.mark.parametrize("question, sentence, answers", [
+    ("Which city will host the next conference?", "The next one will be held in Riyadh.", True),
+    ("Which city will host the next conference?", "The city will host it next year.", False),
+    ("Which country did he visit on Monday?", "He arrived there on Monday.", False),
+    ("Which company cut its prices?", "Shoppers said Bed Bath & Beyond cut prices.", True),
+    # The lead-in's "who" is a relative pronoun; the asking sentence wants a place.
+    ("Police arrested men who planned a riot at a Pride event. Where was the event?",
+     "Police in Coeur d'Alene arrested 31 men.", True),
+    ("Police arrested men who planned a riot at a Pride event. Where was the event?",
+     "The men wore masks, police said.", False),
+])
+def test_which_questions_want_a_name_and_the_asking_sentence_decides(question, sentence, answers):
+    from assistant.generators.extractive import _Checks
+
+    assert _Checks(question, embedder=None).typed(sentence) is answers
+
+
+def test_a_lead_in_is_split_from_the_asking_sentence():
+    from assistant.generators.extractive import _Checks, asking
+
+    assert asking("Police arrested 31 men. Where was the event?") == ("Police arrested 31 men.",
+                                                                     "Where was the event?")
+    assert asking("What did the U.S. Senate pass?") == ("", "What did the U.S. Senate pass?")
+    assert asking("Dr. Smith spoke. Who is Mr. Jones?") == ("Dr. Smith spoke.", "Who is Mr. Jones?")
+    # The lead-in's names must be in the story, not in the sentence; its "who" asks nothing.
+    checks = _Checks("Men who follow Patriot Front were held in Idaho. Where was the event?", None)
+    assert not checks.who and checks.anchors == [] and "patriot" in checks.story
+
+
 @pytest.mark.parametrize("question", UNANSWERABLE)
 def test_abstains_when_the_corpus_does_not_say(assistant, question):
     answer = assistant.ask(question)
