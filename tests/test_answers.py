@@ -80,9 +80,9 @@ def test_answer_is_short_not_a_dump(assistant):
     ("How many Iranian pilgrims go each year?", "Trade between Iraq and Iran should reach 20 billion.", False),
 ])
 def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers):
-    from assistant.generators.extractive import _answer_types
+    from assistant.generators.checks import answer_types
 
-    (wanted,) = _answer_types(question)
+    (wanted,) = answer_types(question)
     assert bool(wanted.search(sentence)) is answers
 
 
@@ -98,20 +98,34 @@ def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers
      "The men wore masks, police said.", False),
 ])
 def test_which_questions_want_a_name_and_the_asking_sentence_decides(question, sentence, answers):
-    from assistant.generators.extractive import _Checks
+    from assistant.generators.checks import Checks
 
-    assert _Checks(question, embedder=None).typed(sentence) is answers
+    assert Checks(question, embedder=None).typed(sentence) is answers
+
+
+def test_a_weaker_sentence_naming_another_candidate_is_quoted_beside_the_best(assistant):
+    from assistant.generators.checks import Checks
+    from assistant.generators.extractive import RUNNER_UP, _Candidate
+
+    gen = assistant.generator("extractive")
+    question = "Which team won the cup?"
+    best = _Candidate(0, 0, 40, "The team won the cup on Sunday night.", score=0.8)
+    named = _Candidate(0, 41, 90, "Fans cheered the Colorado Avalanche in Denver.", score=0.52)
+    plain = _Candidate(0, 91, 140, "Fans cheered the players late into the night.", score=0.52)
+    chosen = gen._close_runners([best, named, plain], 3, RUNNER_UP, Checks(question, gen.embedder))
+    assert chosen == [best, named]  # 0.65 of the best: a new name of the asked kind, not a retelling
+    assert gen._close_runners([best, named, plain], 3, RUNNER_UP) == [best]  # without the kind
 
 
 def test_a_lead_in_is_split_from_the_asking_sentence():
-    from assistant.generators.extractive import _Checks, asking
+    from assistant.generators.checks import Checks, asking
 
     assert asking("Police arrested 31 men. Where was the event?") == ("Police arrested 31 men.",
                                                                      "Where was the event?")
     assert asking("What did the U.S. Senate pass?") == ("", "What did the U.S. Senate pass?")
     assert asking("Dr. Smith spoke. Who is Mr. Jones?") == ("Dr. Smith spoke.", "Who is Mr. Jones?")
     # The lead-in's names must be in the story, not in the sentence; its "who" asks nothing.
-    checks = _Checks("Men who follow Patriot Front were held in Idaho. Where was the event?", None)
+    checks = Checks("Men who follow Patriot Front were held in Idaho. Where was the event?", None)
     assert not checks.who and checks.anchors == [] and "patriot" in checks.story
 
 

@@ -9,7 +9,7 @@ from ..followup import split_context
 from ..records import Answer
 from ..sentences import answers
 from ..terms import covered, terms
-from .extractive import _INSTITUTIONAL, _Checks
+from .checks import INSTITUTIONAL, Checks
 
 _NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*\w*")  # "19th", "1,200", "2024"
 _CAPITAL = re.compile(r"\b[A-Z][a-z]{2,}\b")
@@ -34,7 +34,7 @@ def set_aside(answer: Answer, base: Answer) -> str:
     # answer and missing from the generated one: the model kept the sentence, not its answer.
     # (A share of the sentence's words was tried first: it set aside short right answers too.)
     asked = split_context(base.question)[0]
-    checks = _Checks(asked, embedder=None)
+    checks = Checks(asked, embedder=None)
     if checks.typed(strip_markers(base.text)) and not checks.typed(strip_markers(answer.text)):
         return "it leaves out the kind of answer asked for, which the best-supported sentences hold"
     # The numbers and names the best-supported sentence gives that the question did not: a
@@ -53,10 +53,10 @@ def set_aside(answer: Answer, base: Answer) -> str:
     return ""
 
 
-def _facts(text: str, checks: _Checks, question: str) -> set[str]:
+def _facts(text: str, checks: Checks, question: str) -> set[str]:
     """Numbers ("19th", "1,200") and capitalized words (names, places) the question does not hold."""
     numbers = {m.group().rstrip(".,").lower() for m in _NUMBER.finditer(text)}
-    names = {w.lower() for w in _CAPITAL.findall(text)[1:] if w.lower() not in _INSTITUTIONAL}
+    names = {w.lower() for w in _CAPITAL.findall(text)[1:] if w.lower() not in INSTITUTIONAL}
     return {f for f in numbers | names if f not in question.lower()
             and not any(covered(t, checks.q_terms) for t in terms(f))}
 

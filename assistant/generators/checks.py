@@ -1,0 +1,223 @@
+"""What a question pins down (a name, a date, a count, a place) and the checks a sentence must pass."""
+
+from __future__ import annotations
+
+import re
+
+from ..abstain import anchors
+from ..terms import covered, terms
+
+_MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
+
+
+class _Amount:
+    """A count or amount; not an ordinal ("19th"), a year, a day of a month or a name ("WTDC-25").
+
+    With `counted` ("how many satellites") the number must count that noun, and with `units`
+    ("how long") it must carry such a unit: "the two countries" answers neither.
+    """
+
+    _NUMBER = re.compile(r"(?<![\w-])\d[\d,.]*(?!\w)")  # "3-day" counts; "WTDC-25", "19th" do not
+    _WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|"
+                        r"thousands?|millions?|billions?)\b", re.I)
+    _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*(\d+\s*(?:[–—-]|to)\s*)?$")
+
+    def __init__(self, counted: str = "", units: re.Pattern | None = None):
+        # Names qualify the noun ("Iranian pilgrims") and turn up near any number in their story.
+        self.counted = terms(" ".join(w for w in counted.split() if not w[:1].isupper()))
+        self.units = units
+
+    def search(self, text: str) -> bool:
+        numbers = [m for m in self._NUMBER.finditer(text)
+                   if not re.fullmatch(r"(19|20)\d\d", m.group())
+                   and not self._AFTER_MONTH.search(text[:m.start()])]
+        return any(self._counts(text[:m.start()], text[m.end():])
+                   for m in numbers + list(self._WORDS.finditer(text)))
+
+    def _counts(self, before: str, after: str) -> bool:
+        """Whether the words around a number are what the question asks to count or measure."""
+        words = re.findall(r"[A-Za-z]+", after)[:3]
+        if self.units:
+            return any(self.units.fullmatch(w.lower()) for w in words)
+        if self.counted:  # "13 universities", or the noun first: "the death toll rose to 12"
+            near = set(terms(" ".join(re.findall(r"[A-Za-z]+", before)[-3:] + words)))
+            return any(covered(t, near) for t in self.counted)
+        return True
+
+
+_WHEN = re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when|dates?)\b", re.I)
+_DATE = re.compile(rf"\b({_MONTHS}|(19|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+# "how many new satellites has ...": the words up to the auxiliary (else the next two) name
+# what is counted; any of them near a number will do.
+_HOW_MANY = re.compile(r"\bhow many\b((?:\s+[\w-]+){1,3}?)(?=\s+(?:did|does|do|has|have|had|is|are|"
+                       r"was|were|will|would|can|could|should|may|might)\b)|\bhow many\b((?:\s+[\w-]+){0,2})",
+                       re.I)
+_HOW_LONG = re.compile(r"\bhow long\b", re.I)
+_LENGTHS = re.compile(r"(km|kilomet(er|re)s?|miles?|met(er|re)s?|years?|months?|weeks?|days?|"
+                      r"hours?|minutes?|decades?)")
+_HOW_MUCH = re.compile(r"\b(how (much|large|big)|what (percent|percentage|share|number|amount|level))\b", re.I)
+_WHERE = (re.compile(r"\bwhere\b", re.I), re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
+
+
+# Not after an initial ("U.S.") or a title ("Dr."): those dots end no sentence.
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9\"”)][.!?])(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)"
+                           r"(?<!\bSt\.)(?<!\bvs\.)\s+(?=[\"“A-Z])")
+
+
+def asking(question: str) -> tuple[str, str]:
+    """A question's lead-in statements and the sentence that asks ("" and the whole when one)."""
+    sentences = _SENTENCE_END.split(question.strip())
+    last = max((i for i, s in enumerate(sentences) if "?" in s), default=len(sentences) - 1)
+    return " ".join(sentences[:last]), " ".join(sentences[last:])
+
+
+def answer_types(question: str) -> list:
+    """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
+    wanted = [_DATE] if _WHEN.search(question) else []
+    if m := _HOW_MANY.search(question):
+        wanted.append(_Amount(counted=m.group(1) or m.group(2) or ""))
+    elif _HOW_LONG.search(question):
+        wanted.append(_Amount(units=_LENGTHS))
+    elif _HOW_MUCH.search(question):
+        wanted.append(_Amount())
+    if _WHERE[0].search(question):
+        wanted.append(_WHERE[1])
+    return wanted
+
+
+_ROLES = {"official", "officials", "minister", "ministers", "ambassador", "envoy", "secretary",
+          "president", "head", "chief", "counterpart", "person", "leader", "diplomat",
+          "spokesman", "representative", "mp", "lawmaker", "senator", "governor", "mayor",
+          "judge", "ceo", "executive", "founder", "candidate", "politician", "player", "athlete",
+          "coach", "actor", "actress", "author"}
+_WHO = re.compile(rf"\b(who|whom|whose)\b|\bname of\b|^what is the name\b|"
+                  rf"\b(which|what) (\w+ )?({'|'.join(_ROLES)})\b", re.I)
+# Capitalized words of offices and bodies: a "who" answer needs a person, not these.
+INSTITUTIONAL = {"information", "communication", "communications", "technology", "ministry",
+                  "minister", "organization", "union", "conference", "forum", "department",
+                  "development", "commission", "secretary", "general", "cabinet", "ambassador",
+                  "international", "national", "world", "telecommunication", "telecommunications",
+                  "public", "relations", "republic", "islamic", "kingdom", "internet", "governance",
+                  "post", "digital", "economy", "justice", "science", "research", "space"}
+_NAME = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:[ -](?:bin |al-|Al-)?[A-Z][a-z]+)+")
+# "Which country", "what show": the answer is a name, of one word or more ("Japan", "NASA").
+_NAMED_KINDS = ("country|countries|nation|state|province|city|town|island|continent|region|park|"
+                "company|companies|firm|automaker|airline|retailer|chain|brand|platform|app|"
+                "network|agency|organi[sz]ation|university|team|club|league|party|show|series|"
+                "movie|film|band|singer|rapper|musician|artist|star|holiday|festival")
+_WHICH_NAMED = re.compile(rf"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|did|does|do|the|a|an)\b)"
+                          rf"[\w’'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I)
+_WORD_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z](?:[\w’'&-]|\.(?=\w))*")
+# Words that narrow a question to a fact the corpus may lack ("the next forum", "the
+# current share"): a sentence without them answers a different question.
+_QUALIFIERS = {"next", "current", "currently", "last", "previous", "before", "after", "first",
+               "future", "upcoming", "total", "exact", "budget", "cost", "population", "founded"}
+_FOCUS = [
+    re.compile(r"^(?:what|which)\s+(?:is|was|are|were)\s+the\s+((?:[\w-]+\s+){0,2}?[\w-]+)\s+"
+               r"(?:of|for|in|on|between|that|did|does|do|to|behind|at|with)\b"),
+    re.compile(r"^how\s+(?:many|much)\s+(?!(?:have|has|had|did|does|do|is|was|are|were|will|should)\b)([\w-]+)"),
+    re.compile(r"^(?:which|what)\s+((?:[\w-]+\s+)?[\w-]+)\s+(?:will|would|did|does|do|is|are|was|were|has|have|had|can|could|should)\b"),
+]
+# Heads that name the kind of answer rather than its content ("what event", "which area").
+_GENERIC = {"kind", "type", "sort", "event", "thing", "things", "word", "words", "area", "areas",
+            "field", "fields", "topic", "topics", "subject", "subjects", "role", "step", "steps",
+            "name", "date", "dates", "day", "year", "month", "number", "amount", "city", "country",
+            "countries", "place", "person", "people", "group", "groups", "way", "ways", "main"}
+
+
+class Checks:
+    """Penalties for sentences that miss what the question pins down."""
+
+    def __init__(self, question: str, embedder, context: str = ""):
+        self.embedder = embedder
+        self.context = [t for name in context.split("; ") if (t := terms(name))]
+        self.q_terms = set(terms(question))
+        # "Police arrested 31 men who ... at a Pride event. Where was the event?": the lead-in
+        # names the story; only the asking sentence says what kind of answer is wanted.
+        lead, asked = asking(question)
+        self.anchors = [t for w in anchors(asked, numbers=False) for t in terms(w)]
+        self.story = [t for w in anchors(lead, numbers=False) for t in terms(w)
+                      if t not in self.anchors]
+        # What the question says happened ("visit", "cut ties"): the answer must be about it.
+        self.predicate = [t for t in terms(question, drop_question_words=True)
+                          if t not in self.anchors and t not in self.story]
+        self.who = bool(_WHO.search(asked))
+        self.named = not self.who and bool(_WHICH_NAMED.search(asked))
+        lowered = asked.lower().strip()
+        focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
+        generic = _GENERIC | (_ROLES if self.who else set())  # a name answers "which official"
+        self.focus = [t for words in focus for t in terms(" ".join(
+            w for w in words[-2:] if w not in generic), True)]
+        # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
+        self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
+        self.wanted = answer_types(asked)
+        self.kinded = bool(self.wanted or self.who or self.named)  # typed() tests something
+
+    def typed(self, text: str) -> bool:
+        """The sentence holds the kind of answer asked for (a date, a count, a place, a name)."""
+        if self.wanted:
+            return any(ev.search(text) for ev in self.wanted)
+        if self.named:
+            return self._new_word(text)
+        return not self.who or self._new_name(text)
+
+    def factor(self, text: str, sent: set[str], context: set[str]) -> float:
+        f = 1.0
+        # A name the question is about must appear near the answer (sentence or its passage).
+        f *= 0.75 ** sum(not covered(a, sent | context) for a in self.anchors + self.story)
+        f *= 0.92 ** sum(not covered(a, sent) and covered(a, context) for a in self.anchors)
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        f *= 0.65 ** sum(q not in words for q in self.qualifiers)
+        if self.context:
+            # The sentence names someone from the earlier turn: the pronoun most likely
+            # points there. Only the story mentioning them: it is about something else.
+            named = lambda pool: any(covered(t, pool) for name in self.context for t in name)
+            f *= 1.0 if named(sent) else 0.9 if named(context) else 0.75
+        if self.predicate and not any(covered(t, sent) for t in self.predicate) \
+                and not self._close(self.predicate, sent, any_word=True):
+            # A date or number in a sentence about another event answers nothing.
+            f *= 0.5 if self.wanted else 0.7
+        missing = [t for t in self.focus if not covered(t, sent)]
+        if missing and not self._close(missing, sent):
+            f *= 0.8
+        if self.wanted and not any(ev.search(text) for ev in self.wanted):
+            f *= 0.4  # asked "when" or "how many", and the sentence holds no date or number
+        elif self.who and not self._new_name(text):
+            f *= 0.5  # asked "who", and the sentence names nobody the question did not
+        elif self.named and not self._new_word(text):
+            f *= 0.5  # "the company", "the park": the name is in another sentence
+        return f
+
+    def _new_name(self, text: str) -> bool:
+        """A 'who' answer names someone the question did not."""
+        return bool(self.new_names(text))
+
+    def _new_word(self, text: str) -> bool:
+        """A capitalized word (past the sentence start) that the question does not hold."""
+        return any((t := terms(m.group())) and not _DATE.fullmatch(m.group())
+                   and not any(covered(w, self.q_terms) for w in t) for m in _WORD_NAME.finditer(text))
+
+    def new_names(self, text: str) -> list[str]:
+        """The names in a sentence that the question did not mention, offices left out."""
+        out = []
+        for m in _NAME.finditer(text):
+            words = [w for w in re.split(r"[ -]", m.group()) if w.lower() not in INSTITUTIONAL]
+            if words and not any(covered(t, self.q_terms) for t in terms(" ".join(words))):
+                out.append(" ".join(words))
+        return out
+
+    def paraphrase_words(self, sent: set[str]) -> list[str]:
+        """The words factor() will compare by meaning for this sentence (none when all match)."""
+        need = [] if any(covered(t, sent) for t in self.predicate) else list(self.predicate)
+        need += [t for t in self.focus if not covered(t, sent)]
+        return need + sorted(sent) if need else []
+
+    def _close(self, words: list[str], sent: set[str], any_word: bool = False) -> bool:
+        """A paraphrase still counts: some sentence word means nearly the same."""
+        if not sent:
+            return False
+        sent_list = sorted(sent)
+        vecs = self.embedder.embed_cached(words + sent_list)
+        sims = vecs[: len(words)] @ vecs[len(words):].T
+        hits = sims.max(axis=1) >= 0.6
+        return bool(hits.any() if any_word else hits.all())
