@@ -78,6 +78,10 @@ def test_answer_is_short_not_a_dump(assistant):
     ("How many victims were found?", "The number of victims rose to 12 on Monday.", True),
     ("How many delegates attended WTDC-25?", "WTDC-25 opened in Baku on November 17.", False),
     ("How many Iranian pilgrims go each year?", "Trade between Iraq and Iran should reach 20 billion.", False),
+    ("When was the first accurate map made?", "It was drawn in 1597 by Willem Barents.", True),
+    ("When did the phrase appear?", "The term goes back to the early 1900s.", True),
+    ("When was the temple built?", "It was built in the 12th century.", True),
+    ("When was the bridge built?", "The bridge is 1,400 metres long.", False),
 ])
 def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers):
     from assistant.generators.checks import answer_types

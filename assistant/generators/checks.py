@@ -46,7 +46,13 @@ class _Amount:
 
 
 _WHEN = re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when|dates?)\b", re.I)
-_DATE = re.compile(rf"\b({_MONTHS}|(19|20)\d\d|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+# Any year from 1000 ("in 1597"), a decade ("the early 1900s") or a century answers "when"
+# (19xx/20xx alone missed most history: ClapNQ test refusal recall 0.351 -> 0.364 with it).
+_CENTURY = (r"(\d{1,2}(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+            r"eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|"
+            r"nineteenth|twentieth|twenty-first)[ -]century")
+_DATE = re.compile(rf"\b({_MONTHS}|1\d\d\d|20\d\d|1\d\d0s|20\d0s|{_CENTURY}|"
+                   r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 # "how many new satellites has ...": the words up to the auxiliary (else the next two) name
 # what is counted; any of them near a number will do.
 _HOW_MANY = re.compile(r"\bhow many\b((?:\s+[\w-]+){1,3}?)(?=\s+(?:did|does|do|has|have|had|is|are|"
