@@ -59,3 +59,29 @@ def test_a_capitalized_word_the_corpus_lacks_does_not_force_a_refusal(assistant)
     answer = assistant.ask("Which Gulf state's ambassador did Hashemi meet in Tehran?")
     assert not answer.abstained, answer.notes
     assert "Almuaini" in answer.text or "Oman" in answer.text
+
+
+def _story(text: str, source: str = "holiday.txt") -> Passage:
+    return Passage("c1", "a1", source, "Holiday", None, None, None, text, 0, len(text), 2 / 61,
+                   sentences=split_sentences(text))
+
+
+@pytest.mark.parametrize("question, text", [
+    # The outlet's own country goes unsaid: "the US" names where, not whose story it is.
+    ("Which holiday is considered the unofficial end of summer in the US?",
+     "Many associate Labor Day with sales, barbecues and the unofficial end of summer."),
+    # A story spells the agency out.
+    ("Which virus outbreak did the CDC respond to this week?",
+     "The Centers for Disease Control and Prevention set up a response to the monkeypox outbreak."),
+])
+def test_a_name_the_story_implies_or_spells_out_is_found(assistant, question, text):
+    gen = assistant.generator("extractive")
+    assert gen.assess(question, [_story(text)]).features["names_found"] == 1.0
+
+
+def test_a_story_without_the_question_s_name_is_refused(assistant):
+    # A source filter that leaves only another story: the answer would be about someone else.
+    text = "Kenya's Cabinet Secretary William Kabogo Gitau called for joint economic projects."
+    answer = assistant.generator("extractive").generate("Who is Oman's ambassador to Iran?",
+                                                        [_story(text, "kenya.txt")])
+    assert answer.abstained

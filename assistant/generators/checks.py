@@ -144,6 +144,9 @@ class Checks:
         self.anchors = [t for w in anchors(asked, numbers=False) for t in terms(w)]
         self.story = [t for w in anchors(lead, numbers=False) for t in terms(w)
                       if t not in self.anchors]
+        # "CDC", "US": a story may spell them out ("Centers for Disease Control", "U.S.").
+        self.acronyms = {t: w for w in anchors(question, numbers=False)
+                         if _ACRONYM.fullmatch(w) for t in terms(w)}
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
         self.predicate = [t for t in terms(question, drop_question_words=True)
                           if t not in self.anchors and t not in self.story]
@@ -227,3 +230,15 @@ class Checks:
         sims = vecs[: len(words)] @ vecs[len(words):].T
         hits = sims.max(axis=1) >= 0.6
         return bool(hits.any() if any_word else hits.all())
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+_JOINERS = r"\s+(?:(?:for|of|and|the|on|in|&)\s+)*"
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """The text names an acronym's bearer: "U.S.", "United States", "Centers for Disease Control"."""
+    dotted = r"\.".join(acronym) + r"\."
+    words = _JOINERS.join(f"{ch}[a-z]+" for ch in acronym)
+    return bool(re.search(rf"\b(?:{dotted}|{words})", text))
+

@@ -15,7 +15,7 @@ from ..sentences import answers, quoted
 from ..records import Answer, Citation, Passage
 from ..terms import covered, related, terms
 from . import parts as pt
-from .checks import Checks, asking
+from .checks import Checks, asking, spelled_out
 
 MAX_SENTENCES = 3
 # A runner-up scoring at least this share of the best sentence is quoted beside it. Chosen on the
@@ -70,7 +70,13 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
     # averages") gets few, and there meaning tells more. The model weighs the two apart.
     first = next((ch for ch in question if ch.isalpha()), "")  # past emoji and quotes
     written = float(first.isupper() or "?" in question)
-    names = checks.anchors + checks.story
+    # A US or UK outlet leaves its own country, and any story the Earth, unsaid ("the US box
+    # office"): such names say where, not whom, and do not decide whose story it is.
+    names = [t for t in checks.anchors + checks.story if t not in _IMPLICIT_PLACES]
+    story = " ".join(f"{p.title} {p.text}" for p in passages
+                     if top and _same_story(p, passages[top.passage]))
+    found = [covered(t, pool) or (t in checks.acronyms and spelled_out(checks.acronyms[t], story))
+             for t in names]
     values = {
         "support": top.score if top else 0.0,
         "margin": top.score - cands[1].score if len(cands) > 1 else (top.score if top else 0.0),
@@ -78,7 +84,7 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
         "type_match": float(bool(top) and checks.typed(top.text)),
         "coverage": sum(covered(t, pool) for t in wanted) / len(wanted) if wanted else 1.0,
         # Share of the names the question is about (those the corpus has) in that story.
-        "names_found": sum(covered(t, pool) for t in names) / len(names) if names else 1.0,
+        "names_found": sum(found) / len(found) if found else 1.0,
         # Fused rank score of the top passage: highest when dense and BM25 both rank it first.
         "agreement": passages[0].score * (RRF_K + 1) / 2 if passages else 0.0,
         "written": written,
@@ -240,6 +246,7 @@ class ExtractiveGenerator:
         return found or cands[:1]
 
 
+_IMPLICIT_PLACES = {"us", "usa", "america", "american", "uk", "britain", "british", "earth"}
 _FACT = re.compile(r"(?<!^)\b(?:[A-Z][\w’'&-]*|\d[\d,.]*)")
 
 
@@ -272,6 +279,10 @@ def _shortlist(cands: list[_Candidate], cheap: np.ndarray, n: int) -> list[int]:
     if len(cands) <= n:
         return list(range(len(cands)))
     return sorted(np.argsort(-cheap, kind="stable")[:n].tolist())
+
+
+def _same_story(a: Passage, b: Passage) -> bool:
+    return (a.article_id, a.heading) == (b.article_id, b.heading)
 
 
 def _contexts(passages: list[Passage]) -> list[set[str]]:
