@@ -29,6 +29,7 @@ WINDOW_BOOST = 3.0
 # Two outlets retelling one event share most of their names and terms; topical neighbours
 # (same ministry, another meeting) are as close in embedding space but share far fewer.
 DUP_TERM_OVERLAP = 0.4
+TERMS_KEPT = 20_000  # chunks whose terms the duplicate test keeps at once (about 20 MB)
 # At news scale one long article's chunks crowded the k slots; past the head of the list, each
 # chunk of an article after its best one (unless it overlaps it: then it widens that passage)
 # counts this much, so other stories get the later slots when they are nearly as close.
@@ -138,9 +139,13 @@ class HybridRetriever:
 
 def _terms_of(view: View, row: int) -> set[str]:
     # Only near-identical vectors reach the term test: a few chunks per query, not all of them.
-    if row not in view.terms:
-        view.terms[row] = set(terms(embed_text(view.chunk(row))) or ["__empty__"])
-    return view.terms[row]
+    found = view.terms.get(row)
+    if found is None:
+        found = set(terms(embed_text(view.chunk(row))) or ["__empty__"])
+        if len(view.terms) >= TERMS_KEPT:  # a server's view lives as long as its index version
+            view.terms.clear()
+        view.terms[row] = found
+    return found
 
 
 def _articles(view: View, ranking: list[int]) -> list[int]:

@@ -56,3 +56,17 @@ def test_a_small_collection_keeps_an_articles_other_passages(assistant):
     # Five articles and k=5: other stories would only push out the best article's other passages.
     sources = [p.source[:3] for p in assistant.retrieve("What did Hashemi discuss with Gitau?", k=5)]
     assert sources.count("004") >= 2
+
+
+def test_the_duplicate_test_keeps_a_bounded_set_of_chunk_terms(monkeypatch):
+    # A chat or HTTP server keeps one view per index version for as long as it runs.
+    from assistant.records import Chunk
+    from assistant.stores import View
+
+    texts = ["Ferries sail at noon.", "Buses leave at dawn.", "Trains run late tonight."]
+    chunk = lambda row: Chunk(f"c{row}", f"a{row}", "x.md", "T", None, None, None, texts[row], 0, 9)
+    view = View(chunk, None, [], None, None)
+    monkeypatch.setattr(R, "TERMS_KEPT", 2)
+    got = [R._terms_of(view, row) for row in (0, 1, 2, 0)]
+    assert len(view.terms) <= 2
+    assert "ferri" in got[0] and got[0] == got[3] and "train" in got[2]
