@@ -55,8 +55,9 @@ def standalone(question: str, history: list[dict] | None) -> str:
         # The surname reads as the article does after its first mention ("Gitau stressed").
         return f"{question.replace(phrase, name.split()[-1])} {CONTEXT_OPEN}{name})"
     asked = _entities(last_q)
-    # "he"/"she" most likely points at the person the last answer introduced.
-    introduced = [e for e in _entities(last_a) if not _mentioned(e, last_q)]
+    # "he"/"she" most likely points at the person the last answer introduced; first the one
+    # the last question described ("the Kenyan official": the sentence naming a Kenyan).
+    introduced = _described_first(_introduced(last_a, last_q), last_q)
     names = introduced + asked if _PERSONAL.search(question) else asked + introduced
     context = "; ".join(dict.fromkeys(names)) or last_q
     return f"{question} {CONTEXT_OPEN}{context})"
@@ -73,9 +74,7 @@ def _pick(question: str, last_a: str, last_q: str) -> tuple[str, str] | None:
     m = _PICK.search(question)
     if not m or not last_a:
         return None
-    # The people and things the answer introduced, each with the sentence that named it.
-    named = [(e, last_a[a:b]) for a, b in split_sentences(last_a) for e in _entities(last_a[a:b])
-             if not _mentioned(e, last_q)]
+    named = _introduced(last_a, last_q)
     # People: full names, not bodies ("International Telecommunication Union") or demonyms.
     named = [(e, s) for e, s in named if not _BODY.search(e)
              and not (" " not in e and _DEMONYM.search(e))]
@@ -90,6 +89,21 @@ def _pick(question: str, last_a: str, last_q: str) -> tuple[str, str] | None:
     # A person's full name over a single word (often another demonym: "his Algerian and Kenyan").
     found.sort(key=lambda e: " " not in e)
     return (found[0], m.group()) if found else None
+
+
+def _introduced(last_a: str, last_q: str) -> list[tuple[str, str]]:
+    """The people and things the answer introduced, each with the sentence that named it."""
+    return [(e, last_a[a:b]) for a, b in split_sentences(last_a) for e in _entities(last_a[a:b])
+            if not _mentioned(e, last_q)]
+
+
+def _described_first(named: list[tuple[str, str]], last_q: str) -> list[str]:
+    """Names in order, those whose sentence holds a demonym the last question used first."""
+    stems = [w[:max(4, len(w) - 2)].lower() for w in re.findall(r"\b[A-Z][a-z]+\b", last_q)
+             if _DEMONYM.search(w) and w not in _SKIP]
+    order = list(dict.fromkeys(e for e, _ in named))
+    hit = {e for e, s in named if any(st in s.lower() and st not in e.lower() for st in stems)}
+    return sorted(order, key=lambda e: e not in hit)
 
 
 def _substitute(last_q: str, subject: str) -> str:

@@ -128,6 +128,8 @@ def test_a_lead_in_is_split_from_the_asking_sentence():
                                                                      "Where was the event?")
     assert asking("What did the U.S. Senate pass?") == ("", "What did the U.S. Senate pass?")
     assert asking("Dr. Smith spoke. Who is Mr. Jones?") == ("Dr. Smith spoke.", "Who is Mr. Jones?")
+    two = "Who did Hashemi meet? What did they discuss?"
+    assert asking(two) == ("", two)  # two asks are one question about several things
     # The lead-in's names must be in the story, not in the sentence; its "who" asks nothing.
     checks = Checks("Men who follow Patriot Front were held in Idaho. Where was the event?", None)
     assert not checks.who and checks.anchors == [] and "patriot" in checks.story

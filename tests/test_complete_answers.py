@@ -85,3 +85,14 @@ def test_a_story_without_the_question_s_name_is_refused(assistant):
     answer = assistant.generator("extractive").generate("Who is Oman's ambassador to Iran?",
                                                         [_story(text, "kenya.txt")])
     assert answer.abstained
+
+
+def test_he_or_she_is_the_person_the_last_question_described(assistant):
+    # The last answer names an Algerian minister first and the Kenyan official second.
+    asked = "Who is the Kenyan official Hashemi met at WTDC-25?"
+    first = assistant.ask(asked)
+    assert first.text.index("Zerrouki") < first.text.index("Gitau"), first.text
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.text}]
+    answer = assistant.ask("What is his official title?", history=history)
+    assert answer.query.split("(context: ")[1].startswith("William Kabogo Gitau"), answer.query
+    assert "Cabinet Secretary" in answer.text and not answer.abstained
