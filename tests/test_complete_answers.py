@@ -96,3 +96,19 @@ def test_he_or_she_is_the_person_the_last_question_described(assistant):
     answer = assistant.ask("What is his official title?", history=history)
     assert answer.query.split("(context: ")[1].startswith("William Kabogo Gitau"), answer.query
     assert "Cabinet Secretary" in answer.text and not answer.abstained
+
+
+def test_one_question_about_two_places_is_asked_of_each():
+    q = "At which gatherings, in Riyadh and in Baku, did officials meet?"
+    assert parts(q) == ["At which gatherings, in Riyadh, did officials meet?",
+                        "At which gatherings, in Baku, did officials meet?"]
+    assert several(q) and parts("Who met in Riyadh?") == ["Who met in Riyadh?"]
+
+
+def test_a_paired_question_is_answered_from_both_stories(assistant):
+    # Each sentence answers one half, so the whole question scored below the refusal threshold.
+    answer = assistant.ask("At which international gatherings, in Riyadh and in Baku, did "
+                           "Iranian ICT officials hold meetings on the sidelines?")
+    assert not answer.abstained, answer.notes
+    assert "Internet Governance Forum" in answer.text and "WTDC" in answer.text, answer.text
+    assert len(answer.citations) <= 4

@@ -125,6 +125,13 @@ class ExtractiveGenerator:
                   or values["names_found"] == 0)
         why = (f"answer probability {p:.2f} (threshold {model.threshold:.2f}; best support "
                f"{best:.2f}, floor {self.settings.abstain_threshold})")
+        asked = split_context(question)[0]
+        if refuse and cands and values["names_found"] > 0 and pt.paired(asked):
+            # "In Riyadh and in Baku": each sentence answers half, so the whole scores low; the
+            # question is answered when one of its halves is.
+            p = max(self.assess(half, passages).probability for half in pt.parts(asked))
+            refuse = p < model.threshold
+            why += f"; its better half {p:.2f}"
         return Assessment(cands, values, p, refuse, why)
 
     def rank(self, question: str, passages: list[Passage]) -> list[_Candidate]:
@@ -195,6 +202,8 @@ class ExtractiveGenerator:
             ranked, checks = self._rank(query, passages) if len(split) > 1 else (cands, None)
             if pt.asks_who_met(part):
                 found = self._people(ranked, checks or Checks(part, self.embedder), passages)
+            elif pt.paired(asked):  # each half: its best sentence and a close runner-up
+                found = self._close_runners(ranked, 2, RUNNER_UP)
             else:
                 found = self._close_runners(ranked, pt.MAX_PARTS, 0.7)
             chosen += [c for c in found if not any(c.start == o.start and c.passage == o.passage

@@ -22,10 +22,25 @@ _SEVERAL = re.compile(r"\b(which|what) (countries|nations|people|officials|leade
                       r"sectors|ministers|universities)\b|\bwhat did (they|the two|both)\b", re.I)
 
 
+# "in Riyadh and in Baku", "with the Omani ambassador and with the Saudi ambassador": one
+# question about two things, most often answered by a sentence of each one's story.
+_PAIRED = re.compile(r"\b(in|at|with|from|to|for|by)\s+([^,?]+?)\s+and\s+\1\s+([^,?]+?)(?=\s*[,?]|$)",
+                     re.I)
+
+
 def parts(question: str) -> list[str]:
-    """The sub-questions of a joined question (the question itself when it is one)."""
+    """The sub-questions of a joined or paired question (the question itself when it is one)."""
+    if paired(question):
+        m = _PAIRED.search(question)
+        return [f"{question[:m.start()]}{m.group(1)} {thing}{question[m.end():]}"
+                for thing in m.group(2, 3)]
     pieces = [p.strip(" ,?") for p in _JOIN.split(question)]
     return [p + "?" for p in pieces if len(p.split()) >= 2] or [question]
+
+
+def paired(question: str) -> bool:
+    """One question about two things ("in Riyadh and in Baku"), not two questions joined."""
+    return len(_JOIN.split(question)) == 1 and bool(_PAIRED.search(question))
 
 
 def several(question: str) -> bool:
