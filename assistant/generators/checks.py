@@ -71,7 +71,7 @@ _SENTENCE_END = re.compile(r"(?<=[a-z0-9\"”)][.!?])(?<!\bMr\.)(?<!\bMrs\.)(?<!
 
 
 def asking(question: str) -> tuple[str, str]:
-    """A question's lead-in statements and the sentence that asks ("" and the whole when one)."""
+    """A question's lead-in statements, and what it asks from its first question on."""
     sentences = _SENTENCE_END.split(question.strip())
     # From the first sentence that asks: "Who did she meet? What did they discuss?" is one ask.
     first = min((i for i, s in enumerate(sentences) if "?" in s), default=len(sentences) - 1)
