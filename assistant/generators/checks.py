@@ -142,11 +142,11 @@ class Checks:
         # "Police arrested 31 men who ... at a Pride event. Where was the event?": the lead-in
         # names the story; only the asking sentence says what kind of answer is wanted.
         lead, asked = asking(question)
-        self.anchors = [t for w in anchors(asked, numbers=False) for t in terms(w)]
-        self.story = [t for w in anchors(lead, numbers=False) for t in terms(w)
-                      if t not in self.anchors]
+        asked_names, lead_names = anchors(asked, numbers=False), anchors(lead, numbers=False)
+        self.anchors = [t for w in asked_names for t in terms(w)]
+        self.story = [t for w in lead_names for t in terms(w) if t not in self.anchors]
         # "CDC", "US": a story may spell them out ("Centers for Disease Control", "U.S.").
-        self.acronyms = {t: w for w in anchors(question, numbers=False)
+        self.acronyms = {t: w for w in lead_names + asked_names
                          if _ACRONYM.fullmatch(w) for t in terms(w)}
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
         self.predicate = [t for t in terms(question, drop_question_words=True)

@@ -54,6 +54,7 @@ class Assessment:
     probability: float  # that the passages answer the question
     refuse: bool
     why: str
+    checks: Checks  # what the question pins down, for choosing the sentences
 
 
 def features(question: str, passages: list[Passage], cands: list[_Candidate],
@@ -73,10 +74,12 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
     # A US or UK outlet leaves its own country, and any story the Earth, unsaid ("the US box
     # office"): such names say where, not whom, and do not decide whose story it is.
     names = [t for t in checks.anchors + checks.story if t not in _IMPLICIT_PLACES]
-    story = " ".join(f"{p.title} {p.text}" for p in passages
-                     if top and _same_story(p, passages[top.passage]))
-    found = [covered(t, pool) or (t in checks.acronyms and spelled_out(checks.acronyms[t], story))
-             for t in names]
+    found = [covered(t, pool) for t in names]
+    if top and checks.acronyms and not all(found):
+        story = " ".join(f"{p.title} {p.text}" for p in passages
+                         if _same_story(p, passages[top.passage]))
+        found = [f or (t in checks.acronyms and spelled_out(checks.acronyms[t], story))
+                 for f, t in zip(found, names)]
     values = {
         "support": top.score if top else 0.0,
         "margin": top.score - cands[1].score if len(cands) > 1 else (top.score if top else 0.0),
@@ -108,7 +111,7 @@ class ExtractiveGenerator:
         a = self.assess(question, passages)
         if a.refuse:
             return abstention(question, passages, reason=a.why, generator=self.name)
-        return compose(question, passages, self._select(a.candidates, question, passages),
+        return compose(question, passages, self._select(a, question, passages),
                        self.name)
 
     def assess(self, question: str, passages: list[Passage]) -> "Assessment":
@@ -132,7 +135,7 @@ class ExtractiveGenerator:
             p = max(self.assess(half, passages).probability for half in pt.parts(asked))
             refuse = p < model.threshold
             why += f"; its better half {p:.2f}"
-        return Assessment(cands, values, p, refuse, why)
+        return Assessment(cands, values, p, refuse, why, checks)
 
     def rank(self, question: str, passages: list[Passage]) -> list[_Candidate]:
         """The shortlisted sentences of the passages, best first, with support scores in [0, 1]."""
@@ -189,12 +192,12 @@ class ExtractiveGenerator:
             c.score = float(np.clip(c.score, 0.0, 1.0))
         return sorted(ranked, key=lambda c: -c.score), checks
 
-    def _select(self, cands: list[_Candidate], question: str,
+    def _select(self, a: Assessment, question: str,
                 passages: list[Passage]) -> list[_Candidate]:
         """The best sentence and close runners-up; for a question about several things, each part."""
-        asked = split_context(question)[0]
+        asked, cands = split_context(question)[0], a.candidates
         if not pt.several(asking(asked)[1]):
-            return self._close_runners(cands, MAX_SENTENCES, RUNNER_UP, Checks(asked, self.embedder))
+            return self._close_runners(cands, MAX_SENTENCES, RUNNER_UP, a.checks)
         chosen: list[_Candidate] = []
         names, split = anchors(asked, numbers=False), pt.parts(asked)
         for i, part in enumerate(split):
