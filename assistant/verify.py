@@ -51,9 +51,16 @@ class Repairs:
     dropped: int = 0  # sentences no passage supports, and repeats
     flagged: int = 0  # same, kept visibly marked (verify_unsupported="flag")
     refusals: int = 0  # "the passages do not say" sentences
+    grounded: int = 0  # sentences one of the generator's own markers supports
 
     def note(self) -> str:
         return "verify: " + " ".join(f"{k}={v}" for k, v in dataclasses.asdict(self).items())
+
+    @classmethod
+    def of(cls, answer: Answer) -> "Repairs | None":
+        """The repairs verification noted on an answer; None when it was not verified."""
+        note = next((n for n in answer.notes if n.startswith("verify: ")), None)
+        return cls(**{k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", note)}) if note else None
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
@@ -157,6 +164,7 @@ def verify_answer(answer: Answer, passages: list[Passage] | None, embedder, sett
         ok = [support[i] for i in dict.fromkeys(idx) if 0 <= i < len(passages)
               and checker.supports(support[i])]
         if ok:
+            repairs.grounded += 1
             repairs.kept += len(ok) == len(set(idx))
             repairs.removed += len(set(idx)) - len(ok)
             kept.append((claim, ok))

@@ -96,9 +96,9 @@ def test_a_supported_answer_to_something_else_gives_way_to_extractive(stub, monk
     # A true sentence of the retrieved passages, but not one the calibrated score picked.
     extractive = stub.ask(SEED, generator="extractive")
     picked = {c.quote for c in extractive.citations}
-    other = next(c.text for c in stub.generator("extractive").rank(SEED, extractive.passages)[::-1]
+    other = next(c for c in stub.generator("extractive").rank(SEED, extractive.passages)[::-1]
                  if c.text not in picked and "Baku" not in c.text)
-    monkeypatch.setattr(StubGenerator, "reply", f"{other} [1]")
+    monkeypatch.setattr(StubGenerator, "reply", f"{other.text} [{other.passage + 1}]")
     answer = stub.ask(SEED, generator="stub")
     assert answer.text == extractive.text and answer.generator == "extractive"
     assert "rests on none of the sentences" in answer.notes[-1], answer.notes
@@ -150,3 +150,21 @@ def test_an_answer_keeping_none_of_the_sentences_other_words_gives_way(stub, mon
     monkeypatch.setattr(StubGenerator, "reply", "Hashemi called transferring expertise to Iraq one of the main "
                                                 "axes of cooperation. [1]")
     assert stub.ask(q, generator="stub").generator == "stub"
+
+
+@pytest.mark.parametrize("cite", ["", " [2]"], ids=["uncited", "miscited"])
+def test_an_answer_resting_on_no_source_of_its_own_gives_way(stub, monkeypatch, cite):
+    # True, and verification finds the sentence that supports it, but the model's own markers
+    # (none, or a passage that does not say it) held for no sentence: it is not grounded.
+    extractive = stub.ask(SEED, generator="extractive")
+    baku = next(i for i, p in enumerate(extractive.passages) if "Baku" in p.text) + 1
+    assert f"[{baku}]" != cite.strip()
+    monkeypatch.setattr(StubGenerator, "reply", f"WTDC-25 was held in Baku, Azerbaijan.{cite}")
+    answer = stub.ask(SEED, generator="stub")
+    assert answer.generator == "extractive" and answer.text == extractive.text
+    assert "grounded=0" in " ".join(answer.notes)
+    assert "none of its own citations supports it" in answer.notes[-1], answer.notes
+    # The same sentence citing the passage that says it is the model's own answer.
+    monkeypatch.setattr(StubGenerator, "reply", f"WTDC-25 was held in Baku, Azerbaijan. [{baku}]")
+    kept = stub.ask(SEED, generator="stub")
+    assert kept.generator == "stub" and "grounded=1" in " ".join(kept.notes)

@@ -12,8 +12,9 @@ from assistant.generators import get_generator
 from assistant.followup import standalone
 from assistant.generators.llamacpp import BUNDLED_GGUF, LlamaCppGenerator, default_model_path
 from assistant.generators.llm import LLMGenerator
+from assistant.verify import verify_answer
 from tests.conftest import CORPUS
-from tests.test_verify import SEED, assert_streams_verified, assert_verified
+from tests.test_verify import SEED, assert_answered_by, assert_streams_verified, assert_verified
 
 pytestmark = pytest.mark.slow
 HISTORY = [{"role": "user", "content": SEED},
@@ -154,11 +155,17 @@ def test_streaming_yields_deltas_then_a_verified_answer(llm_assistant, capsys):
 
 def test_bundled_gguf_answers_the_seed_question_with_verified_citations(llm_assistant):
     answer = llm_assistant.ask(SEED)
-    assert isinstance(answer, Answer) and answer.generator == "llamacpp"
+    assert isinstance(answer, Answer) and not answer.abstained and "Baku" in answer.text
     assert answer.query == SEED and answer.timings["generate"] > 0
     assert any(n.startswith("llm: 5 passages in the prompt") for n in answer.notes)
-    assert not answer.abstained, f"nothing the model wrote was supported: {answer.notes}"
+    assert_answered_by(answer, "llamacpp")
     assert_verified(answer, llm_assistant)
+    # What the model itself wrote, before any fallback: verified, with checked citations.
+    passages = llm_assistant.retrieve(SEED)
+    own = verify_answer(llm_assistant.generator().generate(SEED, passages), passages,
+                        llm_assistant.embedder, llm_assistant.settings)
+    assert own.generator == "llamacpp" and not own.abstained, own.notes
+    assert_verified(own, llm_assistant)
 
 
 def test_condense_rewrites_only_followups(llm_assistant):
