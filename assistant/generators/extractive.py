@@ -77,7 +77,7 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
     found = [covered(t, pool) for t in names]
     if top and checks.acronyms and not all(found):
         story = " ".join(f"{p.title} {p.text}" for p in passages
-                         if _same_story(p, passages[top.passage]))
+                         if _story(p) == _story(passages[top.passage]))
         found = [f or (t in checks.acronyms and spelled_out(checks.acronyms[t], story))
                  for f, t in zip(found, names)]
     values = {
@@ -293,17 +293,17 @@ def _shortlist(cands: list[_Candidate], cheap: np.ndarray, n: int) -> list[int]:
     return sorted(np.argsort(-cheap, kind="stable")[:n].tolist())
 
 
-def _same_story(a: Passage, b: Passage) -> bool:
-    return (a.article_id, a.heading) == (b.article_id, b.heading)
+def _story(p: Passage) -> tuple:
+    """A passage's story: its article and section."""
+    return p.article_id, p.heading
 
 
 def _contexts(passages: list[Passage]) -> list[set[str]]:
     """Terms of each passage's story: every retrieved passage of its article and section."""
     story: dict[tuple, set[str]] = {}
     for p in passages:
-        key = (p.article_id, p.heading)
-        story.setdefault(key, set(terms(f"{p.title} {p.heading or ''}"))).update(terms(p.text))
-    return [story[(p.article_id, p.heading)] for p in passages]
+        story.setdefault(_story(p), set(terms(f"{p.title} {p.heading or ''}"))).update(terms(p.text))
+    return [story[_story(p)] for p in passages]
 
 
 def _sentences(p: Passage):
