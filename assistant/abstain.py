@@ -86,6 +86,15 @@ class Calibration:
     weights: tuple[float, ...]
     bias: float
     threshold: float  # answer when the probability reaches it; chosen on dev for few false refusals
+    # Web queries ("which method of forecasting uses averages") have their own operating point:
+    # on dev they tolerate a higher one than written questions, whose answers it would refuse.
+    query_threshold: float | None = None
+
+    def threshold_for(self, values: dict[str, float]) -> float:
+        """The operating point for this question's style (the `written` feature)."""
+        if self.query_threshold is not None and not values.get("written", 1.0):
+            return self.query_threshold
+        return self.threshold
 
     def probability(self, values: dict[str, float]) -> float:
         z = self.bias + sum(w * float(values.get(f, 0.0)) for f, w in zip(self.features, self.weights))
@@ -94,7 +103,8 @@ class Calibration:
     @classmethod
     def load(cls, path: Path = CALIBRATION) -> "Calibration":
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(tuple(raw["features"]), tuple(raw["weights"]), raw["bias"], raw["threshold"])
+        return cls(tuple(raw["features"]), tuple(raw["weights"]), raw["bias"], raw["threshold"],
+                   raw.get("query_threshold"))
 
 
 @functools.lru_cache(maxsize=1)

@@ -74,7 +74,10 @@ def test_the_shipped_refusal_model_is_what_calibrate_fits():
 
     model = Calibration.load()
     assert model.features == FEATURES and len(model.weights) == len(FEATURES)
-    assert 0 < model.threshold < 1
+    assert 0 < model.threshold <= model.query_threshold < 1
+    # A web query (no capital, no question mark) is held to its own operating point.
+    assert model.threshold_for({"written": 0.0}) == model.query_threshold
+    assert model.threshold_for({"written": 1.0}) == model.threshold
     # The operating point refuses at most the allowed share of each set's answerable questions.
     p = np.array([0.9, 0.8, 0.2, 0.7, 0.1, 0.3, 0.6, 0.05])
     y = np.array([True, True, True, True, False, False, True, False])

@@ -120,20 +120,20 @@ class ExtractiveGenerator:
         values = features(question, passages, cands, checks)
         model = calibration()
         p = model.probability(values)
-        best = values["support"]
+        best, threshold = values["support"], model.threshold_for(values)
         # Beside the score, one rule no weighting should trade away: when none of the names the
         # question is about (names the corpus has) is in the best sentence's story, the answer
         # would be about someone else (a source filter that leaves only other stories).
-        refuse = (not cands or p < model.threshold or best < self.settings.abstain_threshold
+        refuse = (not cands or p < threshold or best < self.settings.abstain_threshold
                   or values["names_found"] == 0)
-        why = (f"answer probability {p:.2f} (threshold {model.threshold:.2f}; best support "
+        why = (f"answer probability {p:.2f} (threshold {threshold:.2f}; best support "
                f"{best:.2f}, floor {self.settings.abstain_threshold})")
         asked = split_context(question)[0]
         if refuse and cands and values["names_found"] > 0 and pt.paired(asked):
             # "In Riyadh and in Baku": each sentence answers half, so the whole scores low; the
             # question is answered when one of its halves is.
             p = max(self.assess(half, passages).probability for half in pt.parts(asked))
-            refuse = p < model.threshold
+            refuse = p < threshold
             why += f"; its better half {p:.2f}"
         return Assessment(cands, values, p, refuse, why, checks)
 
