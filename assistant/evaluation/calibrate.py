@@ -77,11 +77,10 @@ def operating_point(p: np.ndarray, y: np.ndarray, groups: np.ndarray, max_false:
     return (best + below.max()) / 2 if below.size else best
 
 
-def query_point(x: np.ndarray, y: np.ndarray, weight: np.ndarray, max_false: float,
-                shuffles: int = 20) -> float:
-    """The web-query style's own operating point: its median over shuffles of the folds."""
+def query_point(x: np.ndarray, y: np.ndarray, weight: np.ndarray, query: np.ndarray,
+                max_false: float, shuffles: int = 20) -> float:
+    """The web-query rows' own operating point: its median over shuffles of the folds."""
     # One shuffle's point swung from 0.12 to 0.25 on ClapNQ dev (three false refusals decide it).
-    query = x[:, FEATURES.index("written")] == 0
     points = [operating_point(p[query], y[query], np.zeros(query.sum()), max_false)
               for p in (out_of_fold(x, y, weight, seed=s) for s in range(shuffles))]
     return float(np.median(points))
@@ -130,8 +129,8 @@ def calibrate_command(max_false, out):
     t = operating_point(p, y, g, max_false)
     # Written questions keep the joint point: above it, default dev questions answered right
     # were refused. Web queries may go higher, as far as their own false refusals allow.
-    tq = max(t, query_point(x, y, sw, max_false))
     query = x[:, FEATURES.index("written")] == 0
+    tq = max(t, query_point(x, y, sw, query, max_false))
     cut = np.where(query, tq, t)
     dev = {name: rates(p[g == name], y[g == name], cut[g == name]) for name in SETS}
     model = {"about": "When to refuse: P(the passages answer) from the extractive pass's features; "
