@@ -45,10 +45,36 @@ _COMMON = {"Gulf", "Sea", "Ocean", "River", "Lake", "Strait", "Bay", "Coast", "I
            "New", "Old", "Great", "Grand", "Day", "Week"}
 
 
-def unknown_anchors(question: str, vocabulary: set[str], names_only: bool = False) -> list[str]:
+def unknown_anchors(question: str, vocabulary: set[str], names_only: bool = False,
+                    passages: list[Passage] = ()) -> list[str]:
     """Names and numbers in the question that no indexed chunk contains."""
     return [w for w in anchors(question) if not (names_only and w in _COMMON)
-            and (stems := terms(w)) and not any(_known(s, vocabulary) for s in stems)]
+            and (stems := terms(w)) and not any(_known(s, vocabulary) for s in stems)
+            and not _country_named(w, passages)]
+
+
+def _country_named(demonym: str, passages: list[Passage]) -> bool:
+    """Whether a passage names the demonym's country ("American": "the United States", "USA")."""
+    # A question says "American restrictions" where the article says "the United States": the
+    # demonym shares no stem with the name. Only the passages are read: every word of "United
+    # Kingdom" is somewhere in most corpora, so the vocabulary cannot tell.
+    names = _countries().get(demonym) if passages else None
+    return bool(names) and any(re.search(rf"\b{re.escape(n)}\b", p.text) for n in names for p in passages)
+
+
+@functools.lru_cache(maxsize=1)
+def _countries() -> dict[str, list[str]]:
+    """Demonym -> its countries' names ("American" -> "United States", "USA", ...), from countryinfo."""
+    from countryinfo import all_countries
+
+    found: dict[str, list[str]] = {}
+    for country in all_countries():
+        info = country.info()
+        # Two-letter codes ("SA", "MP") are everyday words and abbreviations in news text.
+        names = [info.get("name") or ""] + [a for a in info.get("altSpellings") or [] if len(a) > 2]
+        found.setdefault(info.get("demonym") or "", []).extend(n for n in names if n)
+    found.pop("", None)
+    return found
 
 
 def _known(stem: str, vocabulary: set[str]) -> bool:

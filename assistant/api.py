@@ -271,7 +271,7 @@ class Assistant:
         t3 = time.perf_counter()
         # A name or number the corpus never mentions: no passage can answer. Capitalized common
         # nouns ("a Gulf state") are not names; the calibrated score decides those questions.
-        missing = unknown_anchors(query, state.retriever.vocabulary, names_only=True)
+        missing = unknown_anchors(query, state.retriever.vocabulary, names_only=True, passages=passages)
         early = None
         if not passages:
             early = abstention(question, passages, "no passage matched the filters", gen.name)

@@ -61,6 +61,16 @@ def test_a_capitalized_word_the_corpus_lacks_does_not_force_a_refusal(assistant)
     assert "Almuaini" in answer.text or "Oman" in answer.text
 
 
+def test_a_demonym_is_known_when_a_passage_names_its_country(assistant):
+    # The article says "the sanctions imposed by the United States"; "American" shares no stem.
+    answer = assistant.ask("Which advances despite American sanctions did the Omani ambassador highlight?")
+    assert not answer.abstained, answer.notes
+    assert "United States" in answer.text
+    # No indexed article names the United Kingdom: "British" still has nothing to match.
+    british = assistant.ask("What did the British ambassador say about Iran?")
+    assert british.abstained and '"British"' in british.text
+
+
 def _story(text: str, source: str = "holiday.txt") -> Passage:
     return Passage("c1", "a1", source, "Holiday", None, None, None, text, 0, len(text), 2 / 61,
                    sentences=split_sentences(text))
