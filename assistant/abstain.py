@@ -63,6 +63,13 @@ def _country_named(demonym: str, passages: list[Passage]) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
+def country_terms() -> dict[str, list[list[str]]]:
+    """A demonym's stem -> its countries' names as stems ("american" -> [["unit", "state"], ...])."""
+    return {t: [n for name in names if (n := terms(name))]
+            for demonym, names in _countries().items() for t in terms(demonym)[:1]}
+
+
+@functools.lru_cache(maxsize=1)
 def _countries() -> dict[str, list[str]]:
     """Demonym -> its countries' names ("American" -> "United States", "USA", ...), from countryinfo."""
     from countryinfo import all_countries

@@ -66,6 +66,11 @@ def test_a_demonym_is_known_when_a_passage_names_its_country(assistant):
     answer = assistant.ask("Which advances despite American sanctions did the Omani ambassador highlight?")
     assert not answer.abstained, answer.notes
     assert "United States" in answer.text
+    # The sentence that answers names the United States, not "American": it must not rank as
+    # if it missed one of the question's names (it was refused, probability 0.12).
+    spite = assistant.ask("What did the Omani envoy say Iran had achieved in IT in spite of "
+                          "American restrictions?")
+    assert "considerable advancements" in spite.text, spite.notes
     # No indexed article names the United Kingdom: "British" still has nothing to match.
     british = assistant.ask("What did the British ambassador say about Iran?")
     assert british.abstained and '"British"' in british.text

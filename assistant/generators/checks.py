@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..abstain import anchors
+from ..abstain import anchors, country_terms
 from ..terms import covered, terms
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
@@ -174,8 +174,8 @@ class Checks:
     def factor(self, text: str, sent: set[str], context: set[str]) -> float:
         f = 1.0
         # A name the question is about must appear near the answer (sentence or its passage).
-        f *= 0.75 ** sum(not covered(a, sent | context) for a in self.anchors + self.story)
-        f *= 0.92 ** sum(not covered(a, sent) and covered(a, context) for a in self.anchors)
+        f *= 0.75 ** sum(not self.names(a, sent | context) for a in self.anchors + self.story)
+        f *= 0.92 ** sum(not self.names(a, sent) and self.names(a, context) for a in self.anchors)
         words = set(re.findall(r"[a-z]+", text.lower()))
         f *= 0.65 ** sum(q not in words for q in self.qualifiers)
         if self.context:
@@ -197,6 +197,11 @@ class Checks:
         elif self.named and not self._new_word(text):
             f *= 0.5  # "the company", "the park": the name is in another sentence
         return f
+
+    def names(self, anchor: str, pool: set[str]) -> bool:
+        """The question's name (a stem) is in a set of stems, or, for a demonym, its country."""
+        # "American restrictions" is answered by "the sanctions imposed by the United States".
+        return covered(anchor, pool) or any(set(name) <= pool for name in country_terms().get(anchor, ()))
 
     def _new_name(self, text: str) -> bool:
         """A 'who' answer names someone the question did not."""

@@ -74,7 +74,7 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
     # A US or UK outlet leaves its own country, and any story the Earth, unsaid ("the US box
     # office"): such names say where, not whom, and do not decide whose story it is.
     names = [t for t in checks.anchors + checks.story if t not in _IMPLICIT_PLACES]
-    found = [covered(t, pool) for t in names]
+    found = [checks.names(t, pool) for t in names]
     if top and checks.acronyms and not all(found):
         story = " ".join(f"{p.title} {p.text}" for p in passages
                          if _story(p) == _story(passages[top.passage]))
@@ -251,7 +251,7 @@ class ExtractiveGenerator:
             words = {w for n in names for w in n.split()}
             pool = set(terms(c.text)) | contexts[c.passage]
             if not names or words & seen or not pt.tells_a_meeting(c.text) \
-                    or not all(covered(a, pool) for a in checks.anchors + checks.story):
+                    or not all(checks.names(a, pool) for a in checks.anchors + checks.story):
                 continue
             seen |= words
             found.append(c)
