@@ -95,6 +95,8 @@ def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers
     ("Which city will host the next conference?", "The city will host it next year.", False),
     ("Which country did he visit on Monday?", "He arrived there on Monday.", False),
     ("Which company cut its prices?", "Shoppers said Bed Bath & Beyond cut prices.", True),
+    # "What type of companies" asks for a kind, which needs no capital letter.
+    ("What type of companies will run the projects?", "Start-ups and knowledge-based firms will.", True),
     # The lead-in's "who" is a relative pronoun; the asking sentence wants a place.
     ("Police arrested men who planned a riot at a Pride event. Where was the event?",
      "Police in Coeur d'Alene arrested 31 men.", True),

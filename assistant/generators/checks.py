@@ -112,7 +112,9 @@ _NAMED_KINDS = ("country|countries|nation|state|province|city|town|island|contin
                 "company|companies|firm|automaker|airline|retailer|chain|brand|platform|app|"
                 "network|agency|organi[sz]ation|university|team|club|league|party|show|series|"
                 "movie|film|band|singer|rapper|musician|artist|star|holiday|festival")
-_WHICH_NAMED = re.compile(rf"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|did|does|do|the|a|an)\b)"
+# "What type of companies" asks for a kind ("knowledge-based firms"), not a name.
+_WHICH_NAMED = re.compile(rf"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|did|does|do|the|a|an|"
+                          rf"types?|kinds?|sorts?)\b)"
                           rf"[\w’'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I)
 _WORD_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z](?:[\w’'&-]|\.(?=\w))*")
 # Words that narrow a question to a fact the corpus may lack ("the next forum", "the
