@@ -8,6 +8,7 @@ import pytest
 from assistant import Assistant, ask
 from assistant.errors import ConfigError, QuestionError
 from assistant.ingest import read_corpus
+from assistant.records import Passage
 from tests.conftest import CORPUS, ROOT
 
 W = "004_e48939797a376529.txt"
@@ -121,6 +122,26 @@ def test_a_weaker_sentence_naming_another_candidate_is_quoted_beside_the_best(as
     chosen = gen._close_runners([best, named, plain], 3, RUNNER_UP, Checks(question, gen.embedder))
     assert chosen == [best, named]  # 0.65 of the best: a new name of the asked kind, not a retelling
     assert gen._close_runners([best, named, plain], 3, RUNNER_UP) == [best]  # without the kind
+
+
+def test_a_runner_up_from_another_article_naming_less_of_the_question_is_not_quoted(assistant):
+    from assistant.generators.checks import Checks
+    from assistant.generators.extractive import _Candidate, _same_names
+
+    def story(article, text):
+        return Passage(f"{article}-c", article, f"{article}.txt", "", None, None, None, text, 0,
+                       len(text), 0.03, sentences=[(0, len(text))])
+
+    passages = [story("algeria", "Zerrouki of Algeria signed a memorandum with Iran's park in 2023."),
+                story("iraq", "Iran and Iraq signed a memorandum in 2023."),
+                story("both", "Algeria and Iran met; Iraq was named too.")]
+    cands = [_Candidate(i, 0, len(p.text), p.text, score=0.5) for i, p in enumerate(passages)]
+    checks = Checks("Which park had Algeria and Iran signed a memorandum with?", assistant.embedder)
+    # The Iraq story names Iran but not Algeria: it answers about another meeting.
+    assert _same_names(cands, passages, checks) == [cands[0], cands[2]]
+    # Through the pipeline: the Iran-Iraq memorandum scored 0.79 of the Algerian sentence.
+    answer = assistant.ask("With which Iranian entity had Algeria signed a memorandum in 2023?")
+    assert "nanotechnology park" in answer.text and "Iraq" not in answer.text, answer.text
 
 
 def test_a_lead_in_is_split_from_the_asking_sentence():

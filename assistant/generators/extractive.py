@@ -197,7 +197,8 @@ class ExtractiveGenerator:
         """The best sentence and close runners-up; for a question about several things, each part."""
         asked, cands = split_context(question)[0], a.candidates
         if not pt.several(asking(asked)[1]):
-            return self._close_runners(cands, MAX_SENTENCES, RUNNER_UP, a.checks)
+            return self._close_runners(_same_names(cands, passages, a.checks), MAX_SENTENCES,
+                                       RUNNER_UP, a.checks)
         chosen: list[_Candidate] = []
         names, split = anchors(asked, numbers=False), pt.parts(asked)
         for i, part in enumerate(split):
@@ -260,6 +261,23 @@ class ExtractiveGenerator:
 
 _IMPLICIT_PLACES = {"us", "usa", "america", "american", "uk", "britain", "british", "earth"}
 _FACT = re.compile(r"(?<!^)\b(?:[A-Z][\w’'&-]*|\d[\d,.]*)")
+
+
+def _same_names(cands: list[_Candidate], passages: list[Passage], checks: Checks) -> list[_Candidate]:
+    """Drop the runners-up of other articles that name only part of what the best sentence names."""
+    if not cands:
+        return cands
+    contexts, names = _contexts(passages), checks.anchors + checks.story
+
+    def named(c: _Candidate) -> set[str]:
+        pool = set(terms(c.text)) | contexts[c.passage]
+        return {n for n in names if checks.names(n, pool)}
+
+    # "With which Iranian entity had Algeria signed ...?": a runner-up about Iran and Iraq scored
+    # near the Algerian sentence. One naming what the best does not ("one at the IGF and one in
+    # Tehran") may answer another part of the question, and stays.
+    best, article = named(cands[0]), passages[cands[0].passage].article_id
+    return [c for c in cands if passages[c.passage].article_id == article or not named(c) < best]
 
 
 def _adds_fact(text: str, chosen: list[_Candidate]) -> bool:
