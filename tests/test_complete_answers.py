@@ -76,6 +76,14 @@ def test_a_demonym_is_known_when_a_passage_names_its_country(assistant):
     assert british.abstained and '"British"' in british.text
 
 
+def test_a_sentence_referring_back_to_the_names_of_its_story_can_answer(assistant):
+    # "A memorandum of understanding will be provided to follow up on the agreements." names none
+    # of the five names asked; its story names them all.
+    answer = assistant.ask("How are Iran and Saudi Arabia going to follow up on what Sadr and "
+                           "Altamimi agreed?")
+    assert "memorandum of understanding" in answer.text, answer.text
+
+
 def _story(text: str, source: str = "holiday.txt") -> Passage:
     return Passage("c1", "a1", source, "Holiday", None, None, None, text, 0, len(text), 2 / 61,
                    sentences=split_sentences(text))
