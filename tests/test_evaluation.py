@@ -176,12 +176,13 @@ def test_the_question_set_is_well_formed():
     assert all(q.history for q in qs if q.type == "followup")
 
 
-def test_every_accepted_answer_is_in_the_cleaned_text_of_a_gold_source():
+@pytest.mark.parametrize("questions", [QUESTIONS, ROOT / "eval" / "fresh-dev.jsonl"])
+def test_every_accepted_answer_is_in_the_cleaned_text_of_a_gold_source(questions):
     # The answer must be findable where ask() can quote it: in article text, not metadata.
     from assistant.ingest import read_corpus
 
     texts = {a.source: a.text for a in read_corpus(ROOT / "corpus").articles}
-    for q in load_questions(QUESTIONS):
+    for q in load_questions(questions):
         assert all(s in texts for s in q.sources), q.id
         for accepted in q.answers:
             assert any(m.answer_matches(texts[s], [accepted]) for s in q.sources), (q.id, accepted)
