@@ -112,13 +112,14 @@ def test_which_questions_want_a_name_and_the_asking_sentence_decides(question, s
 
 def test_a_weaker_sentence_naming_another_candidate_is_quoted_beside_the_best(assistant):
     from assistant.generators.checks import Checks
-    from assistant.generators.extractive import RUNNER_UP, _Candidate
+    from assistant.generators.extractive import RUNNER_UP
+    from assistant.generators.quotes import Candidate
 
     gen = assistant.generator("extractive")
     question = "Which team won the cup?"
-    best = _Candidate(0, 0, 40, "The team won the cup on Sunday night.", score=0.8)
-    named = _Candidate(0, 41, 90, "Fans cheered the Colorado Avalanche in Denver.", score=0.52)
-    plain = _Candidate(0, 91, 140, "Fans cheered the players late into the night.", score=0.52)
+    best = Candidate(0, 0, 40, "The team won the cup on Sunday night.", score=0.8)
+    named = Candidate(0, 41, 90, "Fans cheered the Colorado Avalanche in Denver.", score=0.52)
+    plain = Candidate(0, 91, 140, "Fans cheered the players late into the night.", score=0.52)
     chosen = gen._close_runners([best, named, plain], 3, RUNNER_UP, Checks(question, gen.embedder))
     assert chosen == [best, named]  # 0.65 of the best: a new name of the asked kind, not a retelling
     assert gen._close_runners([best, named, plain], 3, RUNNER_UP) == [best]  # without the kind
@@ -126,7 +127,7 @@ def test_a_weaker_sentence_naming_another_candidate_is_quoted_beside_the_best(as
 
 def test_a_runner_up_from_another_article_naming_less_of_the_question_is_not_quoted(assistant):
     from assistant.generators.checks import Checks
-    from assistant.generators.extractive import _Candidate, _same_names
+    from assistant.generators.quotes import Candidate, same_names
 
     def story(article, text):
         return Passage(f"{article}-c", article, f"{article}.txt", "", None, None, None, text, 0,
@@ -135,10 +136,10 @@ def test_a_runner_up_from_another_article_naming_less_of_the_question_is_not_quo
     passages = [story("algeria", "Zerrouki of Algeria signed a memorandum with Iran's park in 2023."),
                 story("iraq", "Iran and Iraq signed a memorandum in 2023."),
                 story("both", "Algeria and Iran met; Iraq was named too.")]
-    cands = [_Candidate(i, 0, len(p.text), p.text, score=0.5) for i, p in enumerate(passages)]
+    cands = [Candidate(i, 0, len(p.text), p.text, score=0.5) for i, p in enumerate(passages)]
     checks = Checks("Which park had Algeria and Iran signed a memorandum with?", assistant.embedder)
     # The Iraq story names Iran but not Algeria: it answers about another meeting.
-    assert _same_names(cands, passages, checks) == [cands[0], cands[2]]
+    assert same_names(cands, passages, checks) == [cands[0], cands[2]]
     # Through the pipeline: the Iran-Iraq memorandum scored 0.79 of the Algerian sentence.
     answer = assistant.ask("With which Iranian entity had Algeria signed a memorandum in 2023?")
     assert "nanotechnology park" in answer.text and "Iraq" not in answer.text, answer.text

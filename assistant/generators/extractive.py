@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..abstain import abstention, anchors, calibration
-from ..citations import format_marker
 from ..followup import split_context
-from ..sentences import answers, quoted
-from ..records import Answer, Citation, Passage
+from ..sentences import answers
+from ..records import Answer, Passage
 from ..terms import covered, related, terms
 from . import parts as pt
 from .checks import Checks, asking, spelled_out
+from .quotes import Candidate, adds_fact, compose, contexts, same_names, sentences, story
 
 MAX_SENTENCES = 3
 # A runner-up scoring at least this share of the best sentence is quoted beside it. Chosen on the
@@ -36,20 +35,10 @@ RECHECK = 12  # of those, the best by meaning and terms get the costlier checks
 
 
 @dataclass
-class _Candidate:
-    passage: int
-    start: int  # article offsets
-    end: int
-    text: str
-    score: float = 0.0
-    dense: float = 0.0  # cosine with the question, before any check
-
-
-@dataclass
 class Assessment:
     """What the extractive pass found: ranked sentences, their features, answer or refuse."""
 
-    candidates: list[_Candidate]
+    candidates: list[Candidate]
     features: dict[str, float]
     probability: float  # that the passages answer the question
     refuse: bool
@@ -57,7 +46,7 @@ class Assessment:
     checks: Checks  # what the question pins down, for choosing the sentences
 
 
-def features(question: str, passages: list[Passage], cands: list[_Candidate],
+def features(question: str, passages: list[Passage], cands: list[Candidate],
              checks: Checks) -> dict[str, float]:
     """The handful of signals the refusal model weighs (names match assistant/refusal.json)."""
     from ..retrieve import RRF_K
@@ -65,7 +54,7 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
     question = split_context(question)[0]
     top = cands[0] if cands else None
     wanted = set(terms(question, drop_question_words=True))
-    pool = set(terms(top.text)) | _contexts(passages)[top.passage] if top else set()
+    pool = set(terms(top.text)) | contexts(passages)[top.passage] if top else set()
     # A written question ("Who is ...?") gets its checks (names, question word, answer type)
     # and they make support telling; a lower-case web query ("which method of forecasting uses
     # averages") gets few, and there meaning tells more. The model weighs the two apart.
@@ -76,9 +65,9 @@ def features(question: str, passages: list[Passage], cands: list[_Candidate],
     names = [t for t in checks.anchors + checks.story if t not in _IMPLICIT_PLACES]
     found = [checks.names(t, pool) for t in names]
     if top and checks.acronyms and not all(found):
-        story = " ".join(f"{p.title} {p.text}" for p in passages
-                         if _story(p) == _story(passages[top.passage]))
-        found = [f or (t in checks.acronyms and spelled_out(checks.acronyms[t], story))
+        told = " ".join(f"{p.title} {p.text}" for p in passages
+                        if story(p) == story(passages[top.passage]))
+        found = [f or (t in checks.acronyms and spelled_out(checks.acronyms[t], told))
                  for f, t in zip(found, names)]
     values = {
         "support": top.score if top else 0.0,
@@ -137,12 +126,12 @@ class ExtractiveGenerator:
             why += f"; its better half {p:.2f}"
         return Assessment(cands, values, p, refuse, why, checks)
 
-    def rank(self, question: str, passages: list[Passage]) -> list[_Candidate]:
+    def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """The shortlisted sentences of the passages, best first, with support scores in [0, 1]."""
         return self._rank(question, passages)[0]
 
-    def _rank(self, question: str, passages: list[Passage]) -> tuple[list[_Candidate], Checks]:
-        cands = [_Candidate(i, *span) for i, p in enumerate(passages) for span in _sentences(p)
+    def _rank(self, question: str, passages: list[Passage]) -> tuple[list[Candidate], Checks]:
+        cands = [Candidate(i, *span) for i, p in enumerate(passages) for span in sentences(p)
                  if answers(span[2])]
         qv = self.embedder.embed_cached([question])[0]
         # A follow-up carries names from earlier turns: they pick the story, not the sentence.
@@ -184,22 +173,22 @@ class ExtractiveGenerator:
         words = {w for i in checked for w in checks.paraphrase_words(sent_terms[i])}
         if words:
             self.embedder.embed_cached(sorted(words))  # factor() below finds them cached
-        contexts = _contexts(passages)
+        stories = contexts(passages)
         for i in checked:
-            cands[i].score *= checks.factor(cands[i].text, sent_terms[i], contexts[cands[i].passage])
+            cands[i].score *= checks.factor(cands[i].text, sent_terms[i], stories[cands[i].passage])
         ranked = [cands[i] for i in keep]
         for c in ranked:
             c.score = float(np.clip(c.score, 0.0, 1.0))
         return sorted(ranked, key=lambda c: -c.score), checks
 
     def _select(self, a: Assessment, question: str,
-                passages: list[Passage]) -> list[_Candidate]:
+                passages: list[Passage]) -> list[Candidate]:
         """The best sentence and close runners-up; for a question about several things, each part."""
         asked, cands = split_context(question)[0], a.candidates
         if not pt.several(asking(asked)[1]):
-            return self._close_runners(_same_names(cands, passages, a.checks), MAX_SENTENCES,
+            return self._close_runners(same_names(cands, passages, a.checks), MAX_SENTENCES,
                                        RUNNER_UP, a.checks)
-        chosen: list[_Candidate] = []
+        chosen: list[Candidate] = []
         names, split = anchors(asked, numbers=False), pt.parts(asked)
         for i, part in enumerate(split):
             query = part if i == 0 else pt.with_context(part, names)
@@ -219,8 +208,8 @@ class ExtractiveGenerator:
         chosen = chosen[:pt.MAX_PARTS + 1]
         return sorted(chosen, key=lambda c: (first[passages[c.passage].article_id], c.start))
 
-    def _close_runners(self, cands: list[_Candidate], limit: int, ratio: float,
-                       kind: "Checks | None" = None) -> list[_Candidate]:
+    def _close_runners(self, cands: list[Candidate], limit: int, ratio: float,
+                       kind: "Checks | None" = None) -> list[Candidate]:
         """The best sentence, and those scoring near it that do not restate a chosen one."""
         if not cands:
             return []
@@ -231,17 +220,17 @@ class ExtractiveGenerator:
             if len(chosen) == limit or c.score < min(ratio, RUNNER_UP_TYPED) * best:
                 break
             if c.score < ratio * best and not (kind and kind.kinded and kind.typed(c.text)
-                                               and _adds_fact(c.text, chosen)):
+                                               and adds_fact(c.text, chosen)):
                 continue
             # Skip restatements: two outlets often carry the same sentence reworded.
             if max(float(vecs[id(c)] @ vecs[id(o)]) for o in chosen) < 0.8:
                 chosen.append(c)
         return chosen
 
-    def _people(self, cands: list[_Candidate], checks: Checks,
-                passages: list[Passage]) -> list[_Candidate]:
+    def _people(self, cands: list[Candidate], checks: Checks,
+                passages: list[Passage]) -> list[Candidate]:
         """"Who did X meet": one sentence per person met, where the story is about X."""
-        contexts = _contexts(passages)
+        stories = contexts(passages)
         found, seen = [], set()
         for c in cands:
             # Weak support is expected: "During the meeting with ..., Zerrouki" shares few words
@@ -250,7 +239,7 @@ class ExtractiveGenerator:
                 break
             names = checks.new_names(c.text)
             words = {w for n in names for w in n.split()}
-            pool = set(terms(c.text)) | contexts[c.passage]
+            pool = set(terms(c.text)) | stories[c.passage]
             if not names or words & seen or not pt.tells_a_meeting(c.text) \
                     or not all(checks.names(a, pool) for a in checks.anchors + checks.story):
                 continue
@@ -260,30 +249,7 @@ class ExtractiveGenerator:
 
 
 _IMPLICIT_PLACES = {"us", "usa", "america", "american", "uk", "britain", "british", "earth"}
-_FACT = re.compile(r"(?<!^)\b(?:[A-Z][\w’'&-]*|\d[\d,.]*)")
 
-
-def _same_names(cands: list[_Candidate], passages: list[Passage], checks: Checks) -> list[_Candidate]:
-    """Drop the runners-up of other articles that name only part of what the best sentence names."""
-    if not cands:
-        return cands
-    contexts, names = _contexts(passages), checks.anchors + checks.story
-
-    def named(c: _Candidate) -> set[str]:
-        pool = set(terms(c.text)) | contexts[c.passage]
-        return {n for n in names if checks.names(n, pool)}
-
-    # "With which Iranian entity had Algeria signed ...?": a runner-up about Iran and Iraq scored
-    # near the Algerian sentence. One naming what the best does not ("one at the IGF and one in
-    # Tehran") may answer another part of the question, and stays.
-    best, article = named(cands[0]), passages[cands[0].passage].article_id
-    return [c for c in cands if passages[c.passage].article_id == article or not named(c) < best]
-
-
-def _adds_fact(text: str, chosen: list[_Candidate]) -> bool:
-    """The sentence holds a name or number that none of the chosen sentences holds."""
-    said = " ".join(c.text for c in chosen)
-    return any(m.group() not in said for m in _FACT.finditer(text))
 
 
 def _holders(q_terms: set[str], sent_terms: list[set[str]]) -> dict[str, set[int]]:
@@ -304,44 +270,10 @@ def _holders(q_terms: set[str], sent_terms: list[set[str]]) -> dict[str, set[int
     return out
 
 
-def _shortlist(cands: list[_Candidate], cheap: np.ndarray, n: int) -> list[int]:
+def _shortlist(cands: list[Candidate], cheap: np.ndarray, n: int) -> list[int]:
     """Indexes of the n best candidates by the cheap score, in their original order."""
     if len(cands) <= n:
         return list(range(len(cands)))
     return sorted(np.argsort(-cheap, kind="stable")[:n].tolist())
 
 
-def _story(p: Passage) -> tuple:
-    """A passage's story: its article and section."""
-    return p.article_id, p.heading
-
-
-def _contexts(passages: list[Passage]) -> list[set[str]]:
-    """Terms of each passage's story: every retrieved passage of its article and section."""
-    story: dict[tuple, set[str]] = {}
-    for p in passages:
-        story.setdefault(_story(p), set(terms(f"{p.title} {p.heading or ''}"))).update(terms(p.text))
-    return [story[_story(p)] for p in passages]
-
-
-def _sentences(p: Passage):
-    for a, b in p.sentences:
-        skip, text = quoted(p.text[a - p.start:b - p.start])
-        yield a + skip, b, text
-
-
-def compose(question: str, passages: list[Passage], chosen, generator: str) -> Answer:
-    """Answer text with one [n] per sentence; markers number cited passages in order."""
-    marker_of: dict[int, int] = {}
-    citations, parts = [], []
-    for c in chosen:
-        if c.passage not in marker_of:
-            marker_of[c.passage] = len(marker_of) + 1
-        n = marker_of[c.passage]
-        p = passages[c.passage]
-        citations.append(Citation(marker=n, source=p.source, title=p.title, date=p.date,
-                                  quote=p.text[c.start - p.start:c.end - p.start], start=c.start,
-                                  end=c.end, url=p.url, passage=c.passage, score=round(c.score, 4)))
-        parts.append(f"{c.text} {format_marker(n)}")
-    return Answer(question=question, text=" ".join(parts), citations=citations,
-                  passages=passages, generator=generator)
