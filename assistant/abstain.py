@@ -65,8 +65,12 @@ def _country_named(demonym: str, passages: list[Passage]) -> bool:
 @functools.lru_cache(maxsize=1)
 def country_terms() -> dict[str, list[list[str]]]:
     """A demonym's stem -> its countries' names as stems ("american" -> [["unit", "state"], ...])."""
-    return {t: [n for name in names if (n := terms(name))]
-            for demonym, names in _countries().items() for t in terms(demonym)[:1]}
+    found: dict[str, list[list[str]]] = {}
+    for demonym, names in _countries().items():
+        # A question's name is one word: "South" of "South Korean" is no demonym of its own.
+        if len(stem := terms(demonym)) == 1:
+            found.setdefault(stem[0], []).extend(n for name in names if (n := terms(name)))
+    return found
 
 
 @functools.lru_cache(maxsize=1)

@@ -251,7 +251,6 @@ class ExtractiveGenerator:
 _IMPLICIT_PLACES = {"us", "usa", "america", "american", "uk", "britain", "british", "earth"}
 
 
-
 def _holders(q_terms: set[str], sent_terms: list[set[str]]) -> dict[str, set[int]]:
     """For each question term, the sentences that hold it or a form of it (terms.covered)."""
     # Forms share their first four letters (terms.related), so each term is compared with
