@@ -22,6 +22,7 @@ class Candidate:
     text: str
     score: float = 0.0
     dense: float = 0.0  # cosine with the question, before any check
+    alone: float = 0.0  # support before its story's weight (refusal features read it)
 
 
 # A name or number past a sentence's first word: what a second candidate answer must add.
