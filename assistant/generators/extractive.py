@@ -185,8 +185,10 @@ class ExtractiveGenerator:
         # Share of the question's terms (by local IDF) a sentence's story holds, against the best
         # story's: a web query names no one for the name checks, and "Svalbard ... would not be
         # discovered" outranked the Titanic wreck's sentence on one rare word.
-        reach = {i: sum(w for t, w in weight.items() if covered(t, stories[cands[i].passage]))
-                 for i in checked}
+        # Once per story, not per sentence: covered() scans the pool for forms of each term.
+        held = {story(p): sum(w for t, w in weight.items() if covered(t, pool))
+                for p, pool in zip(passages, stories)}
+        reach = {i: held[story(passages[cands[i].passage])] for i in checked}
         most = max(reach.values(), default=0.0) or 1.0
         for i in checked:
             cands[i].score *= checks.factor(cands[i].text, sent_terms[i], stories[cands[i].passage])
