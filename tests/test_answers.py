@@ -149,13 +149,21 @@ def test_a_runner_up_from_another_article_naming_less_of_the_question_is_not_quo
 def test_a_sentence_from_a_story_off_the_question_ranks_below_one_on_it(tmp_path):
     # ClapNQ dev: one rare shared word ("discovered") put a sentence of the map article first for
     # a web query, which names no one for the name checks to hold to the story.
-    wiki = ROOT / "eval" / "clapnq" / "corpus"
+    wiki, corpus = ROOT / "eval" / "clapnq" / "corpus", tmp_path / "corpus"
+    corpus.mkdir()
     for name in ("wreck-of-the-rms-titanic-c708a5f7", "early-world-maps-22c622b6",
                  "vredefort-crater-fbda9bb9", "h-ry-ji-0975bbb1"):
-        shutil.copy(wiki / f"wiki-{name}.md", tmp_path)
-    a = Assistant(corpus_dir=tmp_path, index_dir=tmp_path / "index")
-    answer = a.ask("who discovered the titanic wreck site and when", generator="extractive")
+        shutil.copy(wiki / f"wiki-{name}.md", corpus)
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index")
+    question = "who discovered the titanic wreck site and when"
+    answer = a.ask(question, generator="extractive")
     assert answer.citations and "titanic" in answer.citations[0].source, answer.text
+    # The refusal model reads the support each sentence has before its story's weight: the
+    # weighting picks the quote, it does not make an unanswerable question look answered.
+    gen, passages = a.generator("extractive"), a.retrieve(question)
+    ranked = gen.rank(question, passages)
+    assert gen.assess(question, passages).features["support"] == max(c.alone for c in ranked)
+    assert any(c.score < c.alone for c in ranked)
 
 
 def test_a_lead_in_is_split_from_the_asking_sentence():

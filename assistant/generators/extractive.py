@@ -182,10 +182,10 @@ class ExtractiveGenerator:
         if words:
             self.embedder.embed_cached(sorted(words))  # factor() below finds them cached
         stories = contexts(passages)
-        # Share of the question's terms (by local IDF) a sentence's story holds, against the best
-        # story's: a web query names no one for the name checks, and "Svalbard ... would not be
-        # discovered" outranked the Titanic wreck's sentence on one rare word.
-        # Once per story, not per sentence: covered() scans the pool for forms of each term.
+        # How much of the question (terms by local IDF) each sentence's story holds, against the
+        # best story's: a web query names no one for the name checks, and "Svalbard ... would not
+        # be discovered" outranked the Titanic wreck's sentence on one rare word. Counted once
+        # per story: covered() scans the pool for forms of each term.
         held = {story(p): sum(w for t, w in weight.items() if covered(t, pool))
                 for p, pool in zip(passages, stories)}
         reach = {i: held[story(passages[cands[i].passage])] for i in checked}
