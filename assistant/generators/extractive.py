@@ -186,8 +186,8 @@ class ExtractiveGenerator:
         # best story's: a web query names no one for the name checks, and "Svalbard ... would not
         # be discovered" outranked the Titanic wreck's sentence on one rare word. Counted once
         # per story: covered() scans the pool for forms of each term.
-        held = {story(p): sum(w for t, w in weight.items() if covered(t, pool))
-                for p, pool in zip(passages, stories)}
+        held = {s: sum(w for t, w in weight.items() if covered(t, pool))
+                for s, pool in dict(zip(map(story, passages), stories)).items()}
         reach = {i: held[story(passages[cands[i].passage])] for i in checked}
         most = max(reach.values(), default=0.0) or 1.0
         for i in checked:
