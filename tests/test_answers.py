@@ -166,6 +166,18 @@ def test_a_sentence_from_a_story_off_the_question_ranks_below_one_on_it(tmp_path
     assert any(c.score < c.alone for c in ranked)
 
 
+def test_an_acronym_stands_for_the_name_its_story_spells_out(assistant):
+    from assistant.generators.checks import acronym_terms
+    from assistant.terms import terms
+
+    told = "Doreen Bogdan-Martin, the head of the International Telecommunication Union (ITU)."
+    assert set(terms("International Union")) <= acronym_terms("She praised the ITU's work.", told)
+    assert acronym_terms("She praised the WHO's work.", told) == set()  # not spelled out here
+    # The union's head answers in a sentence that names the union only as "ITU".
+    answer = assistant.ask("How did Bogdan-Martin describe Iran's standing in the union?")
+    assert "influential members" in answer.text, answer.text
+
+
 def test_a_lead_in_is_split_from_the_asking_sentence():
     from assistant.generators.checks import Checks, asking
 

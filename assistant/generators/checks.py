@@ -253,3 +253,18 @@ def spelled_out(acronym: str, text: str) -> bool:
     words = _JOINERS.join(f"{ch}[a-z]+" for ch in acronym)
     return bool(re.search(rf"\b(?:{dotted}|{words})", text))
 
+
+def acronym_terms(sentence: str, story: str) -> set[str]:
+    """Terms of the names a sentence's acronyms stand for, where its story spells them out."""
+    # "lauded Iran's active participation in ... programs of ITU" answers a question about "the
+    # union": the story says "International Telecommunication Union (ITU)".
+    out: set[str] = set()
+    for acronym in set(_IN_TEXT.findall(sentence)):
+        words = _JOINERS.join(f"{ch}[a-z]+" for ch in acronym)
+        if m := re.search(rf"\b{words}\b", story):
+            out.update(terms(m.group()))
+    return out
+
+
+_IN_TEXT = re.compile(r"\b[A-Z]{2,6}\b")
+

@@ -13,7 +13,7 @@ from ..sentences import answers
 from ..records import Answer, Passage
 from ..terms import covered, related, terms
 from . import parts as pt
-from .checks import Checks, asking, spelled_out
+from .checks import Checks, acronym_terms, asking, spelled_out
 from .quotes import Candidate, adds_fact, compose, contexts, same_names, sentences, story
 
 MAX_SENTENCES = 3
@@ -148,7 +148,12 @@ class ExtractiveGenerator:
         if not cands:
             return [], checks
         q_terms = set(terms(question, drop_question_words=True))
-        sent_terms = [set(terms(c.text)) for c in cands]
+        told: dict[tuple, str] = {}
+        for p in passages:
+            told[story(p)] = f"{told.get(story(p), '')} {p.title} {p.text}"
+        # A sentence's acronyms stand for the names its story spells out ("ITU": the union).
+        sent_terms = [set(terms(c.text)) | acronym_terms(c.text, told[story(passages[c.passage])])
+                      for c in cands]
         holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}
