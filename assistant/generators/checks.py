@@ -244,14 +244,14 @@ class Checks:
 
 
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
+_IN_TEXT = re.compile(r"\b[A-Z]{2,6}\b")  # an acronym inside running text
 _JOINERS = r"\s+(?:(?:for|of|and|the|on|in|&)\s+)*"
 
 
 def spelled_out(acronym: str, text: str) -> bool:
     """The text names an acronym's bearer: "U.S.", "United States", "Centers for Disease Control"."""
     dotted = r"\.".join(acronym) + r"\."
-    words = _JOINERS.join(f"{ch}[a-z]+" for ch in acronym)
-    return bool(re.search(rf"\b(?:{dotted}|{words})", text))
+    return bool(re.search(rf"\b(?:{dotted}|{_words(acronym)})", text))
 
 
 def acronym_terms(sentence: str, story: str) -> set[str]:
@@ -260,11 +260,11 @@ def acronym_terms(sentence: str, story: str) -> set[str]:
     # union": the story says "International Telecommunication Union (ITU)".
     out: set[str] = set()
     for acronym in set(_IN_TEXT.findall(sentence)):
-        words = _JOINERS.join(f"{ch}[a-z]+" for ch in acronym)
-        if m := re.search(rf"\b{words}\b", story):
+        if m := re.search(rf"\b{_words(acronym)}\b", story):
             out.update(terms(m.group()))
     return out
 
 
-_IN_TEXT = re.compile(r"\b[A-Z]{2,6}\b")
-
+def _words(acronym: str) -> str:
+    """A pattern for the words an acronym's letters begin: "ITU", International ... Union."""
+    return _JOINERS.join(f"{ch}[a-z]+" for ch in acronym)
