@@ -97,12 +97,28 @@ def _known(stem: str, vocabulary: set[str]) -> bool:
         v.startswith(stem) for v in vocabulary if len(v) > len(stem))
 
 
+# A quiz question copied without its choices or picture: no passage can say which is meant.
+# "Which of these" after an answer is a follow-up, so only a first question is held to it.
+_ELSEWHERE = re.compile(r"\b(?:which|what) of (?:the following|these|those)\b(?![^?]*(?::|\bor\b))|"
+                        r"\b(?:pictured|shown|illustrated) (?:here|below|above)\b|"
+                        r"\bin the (?:picture|image|photo|diagram)\b", re.I)
+ELSEWHERE = "the question points to choices or a picture it does not include"
+
+
+def points_elsewhere(question: str) -> bool:
+    """The question asks about choices or a picture that are not in it."""
+    return bool(_ELSEWHERE.search(question))
+
+
 def abstention(question: str, passages: list[Passage], reason: str, generator: str,
                missing: list[str] | None = None) -> Answer:
     """The plain refusal: the corpus does not hold the answer."""
     if missing:
         names = ", ".join(f'"{m}"' for m in missing)
         text = f"The corpus does not say. None of the indexed articles mentions {names}."
+    elif reason == ELSEWHERE:
+        text = ("The question points to choices or a picture it does not include, so no passage "
+                "can say which is meant. Ask it again with the choices written out.")
     else:
         text = (f"The corpus does not say. The closest passages do not answer "
                 f"\u201c{question.strip()}\u201d.")

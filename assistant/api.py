@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .abstain import abstention, unknown_anchors
+from .abstain import ELSEWHERE, abstention, points_elsewhere, unknown_anchors
 from .chunk import Chunker
 from .dates import scope_for
 from .embed import get_embedder
@@ -277,6 +277,8 @@ class Assistant:
             early = abstention(question, passages, "no passage matched the filters", gen.name)
         elif missing:
             early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
+        elif not history and points_elsewhere(query):
+            early = abstention(question, passages, ELSEWHERE, gen.name)
         timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}
         return Turn(question, query, gen, passages, early, notes, timings, state.snapshot.version,
                     history)

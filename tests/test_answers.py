@@ -200,6 +200,18 @@ def test_abstains_when_the_corpus_does_not_say(assistant, question):
     assert answer.citations == []
 
 
+def test_a_quiz_question_without_its_choices_is_refused_and_told_why(assistant):
+    answer = assistant.ask("Which of the following did Hashemi discuss with the Kenyan minister?")
+    assert answer.abstained and "choices" in answer.text, answer.text
+    # With its choices written out, or after an answer that lists them, it is a question.
+    written = assistant.ask("Which of these did Hashemi discuss with Gitau: cybersecurity or tourism?")
+    history = [{"role": "user", "content": "Who did Hashemi meet at WTDC-25?"},
+               {"role": "assistant", "content": "Zerrouki, Gitau and Bogdan-Martin."}]
+    follow_up = assistant.ask("Which of these called for platform regulations?", history=history)
+    for a in (written, follow_up):
+        assert not any("choices" in n for n in a.notes), a.notes
+
+
 def test_follow_up_resolved_from_history(assistant):
     first = "What is the name of the Algerian minister Hashemi met in Baku?"
     a1 = assistant.ask(first)
