@@ -14,7 +14,8 @@ from ..records import Answer, Passage
 from ..terms import covered, related, terms
 from . import parts as pt
 from .checks import Checks, acronym_terms, asking, spelled_out
-from .quotes import Candidate, adds_fact, compose, contexts, same_names, sentences, story
+from .quotes import (Candidate, adds_fact, compose, contexts, same_names, sentences, story,
+                     story_texts)
 
 MAX_SENTENCES = 3
 # A runner-up scoring at least this share of the best sentence is quoted beside it. Chosen on the
@@ -73,8 +74,7 @@ def features(question: str, passages: list[Passage], cands: list[Candidate],
     names = [t for t in checks.anchors + checks.story if t not in _IMPLICIT_PLACES]
     found = [checks.names(t, pool) for t in names]
     if top and checks.acronyms and not all(found):
-        told = " ".join(f"{p.title} {p.text}" for p in passages
-                        if story(p) == story(passages[top.passage]))
+        told = story_texts(passages)[top.passage]
         found = [f or (t in checks.acronyms and spelled_out(checks.acronyms[t], told))
                  for f, t in zip(found, names)]
     values = {
@@ -148,12 +148,9 @@ class ExtractiveGenerator:
         if not cands:
             return [], checks
         q_terms = set(terms(question, drop_question_words=True))
-        told: dict[tuple, str] = {}
-        for p in passages:
-            told[story(p)] = f"{told.get(story(p), '')} {p.title} {p.text}"
+        told = story_texts(passages)
         # A sentence's acronyms stand for the names its story spells out ("ITU": the union).
-        sent_terms = [set(terms(c.text)) | acronym_terms(c.text, told[story(passages[c.passage])])
-                      for c in cands]
+        sent_terms = [set(terms(c.text)) | acronym_terms(c.text, told[c.passage]) for c in cands]
         holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}

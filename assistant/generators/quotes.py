@@ -65,6 +65,14 @@ def contexts(passages: list[Passage]) -> list[set[str]]:
     return [found[story(p)] for p in passages]
 
 
+def story_texts(passages: list[Passage]) -> list[str]:
+    """Text of each passage's story: the titles and text of its article's retrieved passages."""
+    found: dict[tuple, list[str]] = {}
+    for p in passages:
+        found.setdefault(story(p), []).append(f"{p.title} {p.text}")
+    return [" ".join(found[story(p)]) for p in passages]
+
+
 def sentences(p: Passage):
     """(start, end, text) of each sentence of a passage, article offsets, opening quote marks off."""
     for a, b in p.sentences:
