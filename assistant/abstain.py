@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .countries import country_named
 from .records import Answer, Passage
 from .terms import terms
 
@@ -50,42 +51,7 @@ def unknown_anchors(question: str, vocabulary: set[str], names_only: bool = Fals
     """Names and numbers in the question that no indexed chunk contains."""
     return [w for w in anchors(question) if not (names_only and w in _COMMON)
             and (stems := terms(w)) and not any(_known(s, vocabulary) for s in stems)
-            and not _country_named(w, passages)]
-
-
-def _country_named(demonym: str, passages: list[Passage]) -> bool:
-    """Whether a passage names the demonym's country ("American": "the United States", "USA")."""
-    # A question says "American restrictions" where the article says "the United States": the
-    # demonym shares no stem with the name. Only the passages are read: every word of "United
-    # Kingdom" is somewhere in most corpora, so the vocabulary cannot tell.
-    names = _countries().get(demonym) if passages else None
-    return bool(names) and any(re.search(rf"\b{re.escape(n)}\b", p.text) for n in names for p in passages)
-
-
-@functools.lru_cache(maxsize=1)
-def country_terms() -> dict[str, list[list[str]]]:
-    """A demonym's stem -> its countries' names as stems ("american" -> [["unit", "state"], ...])."""
-    found: dict[str, list[list[str]]] = {}
-    for demonym, names in _countries().items():
-        # A question's name is one word: "South" of "South Korean" is no demonym of its own.
-        if len(stem := terms(demonym)) == 1:
-            found.setdefault(stem[0], []).extend(n for name in names if (n := terms(name)))
-    return found
-
-
-@functools.lru_cache(maxsize=1)
-def _countries() -> dict[str, list[str]]:
-    """Demonym -> its countries' names ("American" -> "United States", "USA", ...), from countryinfo."""
-    from countryinfo import all_countries
-
-    found: dict[str, list[str]] = {}
-    for country in all_countries():
-        info = country.info()
-        # Two-letter codes ("SA", "MP") are everyday words and abbreviations in news text.
-        names = [info.get("name") or ""] + [a for a in info.get("altSpellings") or [] if len(a) > 2]
-        found.setdefault(info.get("demonym") or "", []).extend(n for n in names if n)
-    found.pop("", None)
-    return found
+            and not country_named(w, passages)]
 
 
 def _known(stem: str, vocabulary: set[str]) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..abstain import anchors, country_terms
+from ..abstain import anchors
+from ..countries import country_of, country_terms, owned_roles, role_owners
 from ..terms import covered, terms
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
@@ -62,6 +63,11 @@ _HOW_LONG = re.compile(r"\bhow long\b", re.I)
 _LENGTHS = re.compile(r"(km|kilomet(er|re)s?|miles?|met(er|re)s?|years?|months?|weeks?|days?|"
                       r"hours?|minutes?|decades?)")
 _HOW_MUCH = re.compile(r"\b(how (much|large|big)|what (percent|percentage|share|number|amount|level))\b", re.I)
+# "What was the budget of ...", "population of Oman": an amount, though no "how much" asks it.
+_QUANTITY = re.compile(r"\b(?:budget|cost|price|population|salary|revenue|funding)\s+(?:of|for)\b|"
+                       r"^(?:what|how)\b[\w\s]{0,20}?\b(?:budget|cost|price|population|salary|"
+                       r"revenue|funding)\b", re.I)
+_NUMBER_OF = re.compile(r"\bnumber of ([\w-]+)", re.I)  # "number of satellites iran has launched"
 _WHERE = (re.compile(r"\bwhere\b", re.I), re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
 
 
@@ -81,11 +87,11 @@ def asking(question: str) -> tuple[str, str]:
 def answer_types(question: str) -> list:
     """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
     wanted = [_DATE] if _WHEN.search(question) else []
-    if m := _HOW_MANY.search(question):
-        wanted.append(_Amount(counted=m.group(1) or m.group(2) or ""))
+    if m := _HOW_MANY.search(question) or _NUMBER_OF.search(question):
+        wanted.append(_Amount(counted=next((g for g in m.groups() if g), "")))
     elif _HOW_LONG.search(question):
         wanted.append(_Amount(units=_LENGTHS))
-    elif _HOW_MUCH.search(question):
+    elif _HOW_MUCH.search(question) or _QUANTITY.search(question):
         wanted.append(_Amount())
     if _WHERE[0].search(question):
         wanted.append(_WHERE[1])
@@ -115,7 +121,11 @@ _NAMED_KINDS = ("country|countries|nation|state|province|city|town|island|contin
 # "What type of companies" asks for a kind ("knowledge-based firms"), not a name.
 _WHICH_NAMED = re.compile(rf"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|did|does|do|the|a|an|"
                           rf"types?|kinds?|sorts?)\b)"
-                          rf"[\w’'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I)
+                          rf"[\w’'-]+\s+){{0,2}}?({_NAMED_KINDS})\b", re.I)
+# Kinds a country or capital can be ("which nation", "which city", "which team"): for the others
+# ("which company"), a sentence naming only a country ("a data center in Iran") names no answer.
+_PLACE_KINDS = re.compile(r"countr|nation|state|province|region|continent|island|city|town|team|"
+                          r"club|league|party", re.I)
 _WORD_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z](?:[\w’'&-]|\.(?=\w))*")
 # Words that narrow a question to a fact the corpus may lack ("the next forum", "the
 # current share"): a sentence without them answers a different question.
@@ -154,7 +164,11 @@ class Checks:
         self.predicate = [t for t in terms(question, drop_question_words=True)
                           if t not in self.anchors and t not in self.story]
         self.who = bool(_WHO.search(asked))
-        self.named = not self.who and bool(_WHICH_NAMED.search(asked))
+        kind = None if self.who else _WHICH_NAMED.search(asked)
+        self.named = bool(kind)
+        self.places_answer = not kind or bool(_PLACE_KINDS.match(kind.group(1)))
+        # "Kenya's ambassador": a sentence about the Saudi ambassador answers another question.
+        self.owned = owned_roles(asked, _ROLES)
         lowered = asked.lower().strip()
         focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
         generic = _GENERIC | (_ROLES if self.who else set())  # a name answers "which official"
@@ -181,6 +195,10 @@ class Checks:
         # with five names asked, 0.92 per name sank the one sentence that answered (cap 1 refused
         # fewer unanswerable default dev questions; cap 3 changed nothing).
         f *= 0.92 ** min(2, sum(not self.names(a, sent) and self.names(a, context) for a in self.anchors))
+        for country, role in self.owned:
+            owners = role_owners(text, role)
+            if owners and all(o not in (None, country) for o in owners):
+                f *= 0.5  # every such role in the sentence is another country's
         words = set(re.findall(r"[a-z]+", text.lower()))
         f *= 0.65 ** sum(q not in words for q in self.qualifiers)
         if self.context:
@@ -215,6 +233,7 @@ class Checks:
     def _new_word(self, text: str) -> bool:
         """A capitalized word (past the sentence start) that the question does not hold."""
         return any((t := terms(m.group())) and not _DATE.fullmatch(m.group())
+                   and (self.places_answer or not country_of(m.group()))
                    and not any(covered(w, self.q_terms) for w in t) for m in _WORD_NAME.finditer(text))
 
     def new_names(self, text: str) -> list[str]:
