@@ -10,6 +10,7 @@ from .terms import terms
 
 # Words of several countries' names ("United", "Republic", "South") say which country no more
 # than "the": only a word naming one country (by its demonym) identifies it.
+_CAPITALIZED = re.compile(r"[A-Z][\w’']*")
 _WORD = re.compile(r"[A-Z][a-z]+(?:[’']s)?|[A-Za-z]+")
 
 
@@ -37,6 +38,11 @@ def country_of(word: str) -> str | None:
     """The country (its demonym) a capitalized word names: "Kenya's", "Kenyan", "Nairobi", "Saudi"."""
     word = re.sub(r"[’']s$", "", word)
     return _places().get(word) if word[:1].isupper() else None
+
+
+def countries_in(text: str) -> set[str]:
+    """The countries (demonyms) a text names by a country's name, demonym or capital."""
+    return {c for w in _CAPITALIZED.findall(text) if (c := country_of(w))}
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..abstain import anchors
-from ..countries import country_of, country_terms, owned_roles, role_owners
+from ..countries import country_of, country_terms, countries_in, owned_roles, role_owners
 from ..terms import covered, terms
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
@@ -169,6 +169,7 @@ class Checks:
         self.places_answer = not kind or bool(_PLACE_KINDS.match(kind.group(1)))
         # "Kenya's ambassador": a sentence about the Saudi ambassador answers another question.
         self.owned = owned_roles(asked, _ROLES)
+        self.countries = countries_in(asked)
         lowered = asked.lower().strip()
         focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
         generic = _GENERIC | (_ROLES if self.who else set())  # a name answers "which official"
@@ -195,6 +196,9 @@ class Checks:
         # with five names asked, 0.92 per name sank the one sentence that answered (cap 1 refused
         # fewer unanswerable default dev questions; cap 3 changed nothing).
         f *= 0.92 ** min(2, sum(not self.names(a, sent) and self.names(a, context) for a in self.anchors))
+        named = countries_in(text) if self.countries else set()
+        if named and not named & self.countries:
+            f *= 0.6  # asked about Kenya, it tells what Iran plans: another country's story
         for country, role in self.owned:
             owners = role_owners(text, role)
             if owners and all(o not in (None, country) for o in owners):
