@@ -15,7 +15,7 @@ from .terms import terms
 
 # Capitalized words and numbers are the question's anchors: if the corpus never mentions
 # one, no passage can answer, however similar its other words are.
-_ANCHOR = re.compile(r"\b(?:[A-Z][\w'-]*[A-Za-z]|\d[\d.,]*\d|\d)\b")
+_ANCHOR = re.compile(r"\b(?:[A-Z][\w'-]*[A-Za-z]|\d+(?:st|nd|rd|th)|\d[\d.,]*\d|\d)\b")
 _NOT_ANCHORS = {"What", "Who", "Whom", "Whose", "When", "Where", "Which", "Why", "How", "Did",
                 "Does", "Do", "Is", "Are", "Was", "Were", "Has", "Have", "Had", "Can", "Could",
                 "Will", "Would", "Should", "And", "The", "In", "On", "At", "Of", "For", "Tell",

@@ -227,6 +227,12 @@ def test_abstains_when_the_corpus_does_not_say(assistant, question):
     assert answer.citations == []
 
 
+def test_an_ordinal_the_corpus_never_mentions_is_named_in_the_refusal(assistant):
+    # The corpus tells of the 19th forum only; SEEDS ask where the 19th was held (Riyadh).
+    answer = assistant.ask("Where was the 18th Internet Governance Forum held?")
+    assert answer.abstained and '"18th"' in answer.text, answer.text
+
+
 def test_a_quiz_question_without_its_choices_is_refused_and_told_why(assistant):
     answer = assistant.ask("Which of the following did Hashemi discuss with the Kenyan minister?")
     assert answer.abstained and "choices" in answer.text, answer.text
