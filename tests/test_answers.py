@@ -87,6 +87,8 @@ def test_answer_is_short_not_a_dump(assistant):
     ("When did the phrase appear?", "The term goes back to the early 1900s.", True),
     ("When was the temple built?", "It was built in the 12th century.", True),
     ("When was the bridge built?", "The bridge is 1,400 metres long.", False),
+    ("On what exact date did they meet?", "They met earlier in January.", False),  # a day
+    ("On what date did they meet?", "They met on January 12 in Tehran.", True),
     ("What was the budget of the network?", "The network should be put on the agenda.", False),
     ("What was the budget of the network?", "The network cost 20 billion rials.", True),
     ("number of satellites iran has launched", "Iran launched a satellite in 2024 from Semnan.", False),

@@ -54,6 +54,10 @@ _CENTURY = (r"(\d{1,2}(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|sevent
             r"nineteenth|twentieth|twenty-first)[ -]century")
 _DATE = re.compile(rf"\b({_MONTHS}|1\d\d\d|20\d\d|1\d\d0s|20\d0s|{_CENTURY}|"
                    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+# "On what exact date", "which day": a day, not "in January" or "in 2023".
+_WHAT_DAY = re.compile(r"\b(?:what|which)\s+(?:exact\s+|precise\s+)?(?:date|day)\b", re.I)
+_DAY = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d\d[/-]\d\d?[/-]\d\d?|"
+                  r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b")
 # "how many new satellites has ...": the words up to the auxiliary (else the next two) name
 # what is counted; any of them near a number will do.
 _HOW_MANY = re.compile(r"\bhow many\b((?:\s+[\w-]+){1,3}?)(?=\s+(?:did|does|do|has|have|had|is|are|"
@@ -86,7 +90,7 @@ def asking(question: str) -> tuple[str, str]:
 
 def answer_types(question: str) -> list:
     """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
-    wanted = [_DATE] if _WHEN.search(question) else []
+    wanted = [_DAY if _WHAT_DAY.search(question) else _DATE] if _WHEN.search(question) else []
     if m := _HOW_MANY.search(question) or _NUMBER_OF.search(question):
         wanted.append(_Amount(counted=next((g for g in m.groups() if g), "")))
     elif _HOW_LONG.search(question):
