@@ -71,9 +71,18 @@ _ELSEWHERE = re.compile(r"\b(?:which|what) of (?:the following|these|those)\b(?!
 ELSEWHERE = "the question points to choices or a picture it does not include"
 
 
+# "Which of the following cities saw the biggest increase": a measured superlative picks one
+# out, and a passage can say which ("Miami, where rents were up 26.2%, saw the biggest ...").
+_SUPERLATIVE = re.compile(r"\b(?:most|least|biggest|largest|smallest|highest|lowest|greatest|"
+                          r"fastest|slowest|oldest|newest|youngest|longest|shortest|first|last)\b",
+                          re.I)
+
+
 def points_elsewhere(question: str) -> bool:
     """The question asks about choices or a picture that are not in it."""
-    return bool(_ELSEWHERE.search(question))
+    picked = bool(_SUPERLATIVE.search(question))
+    return any(not (picked and m.group().lower().startswith(("which", "what")))
+               for m in _ELSEWHERE.finditer(question))
 
 
 def abstention(question: str, passages: list[Passage], reason: str, generator: str,

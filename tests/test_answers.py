@@ -240,8 +240,13 @@ def test_a_quiz_question_without_its_choices_is_refused_and_told_why(assistant):
     history = [{"role": "user", "content": "Who did Hashemi meet at WTDC-25?"},
                {"role": "assistant", "content": "Zerrouki, Gitau and Bogdan-Martin."}]
     follow_up = assistant.ask("Which of these called for platform regulations?", history=history)
-    for a in (written, follow_up):
+    # A measured superlative picks one out, and a passage can say which.
+    superlative = assistant.ask("Which of the following cities hosted the most recent WTDC?")
+    for a in (written, follow_up, superlative):
         assert not any("choices" in n for n in a.notes), a.notes
+    from assistant.abstain import points_elsewhere
+
+    assert points_elsewhere("Which of these is pictured here with the most votes?")  # a picture
 
 
 def test_follow_up_resolved_from_history(assistant):
