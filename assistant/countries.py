@@ -1,4 +1,4 @@
-"""Countries by their names, demonyms and capitals (from countryinfo), for the answer checks."""
+"""Countries by their names, demonyms and capitals (countryinfo), for the refusal rule and answer checks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import re
 from .records import Passage
 from .terms import terms
 
-# Words of several countries' names ("United", "Republic", "South") say which country no more
-# than "the": only a word naming one country (by its demonym) identifies it.
 _CAPITALIZED = re.compile(r"[A-Z][\w’']*")
 _WORD = re.compile(r"[A-Z][a-z]+(?:[’']s)?|[A-Za-z]+")
 
@@ -48,6 +46,8 @@ def countries_in(text: str) -> set[str]:
 @functools.lru_cache(maxsize=1)
 def _places() -> dict[str, str]:
     """Each word that names exactly one country (name, demonym or capital) -> that country's demonym."""
+    # Words of several countries' names ("United", "Republic", "South") say which country no
+    # more than "the" does: only a word naming one country identifies it.
     from countryinfo import all_countries
 
     owners: dict[str, set[str]] = {}
