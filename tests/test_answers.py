@@ -101,6 +101,16 @@ def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers
     assert bool(wanted.search(sentence)) is answers
 
 
+def test_when_asks_for_a_date_only_as_a_question_word():
+    from assistant.generators.checks import answer_types
+
+    assert answer_types("When did Saudi Arabia cut ties with Iran?")
+    assert answer_types("who discovered the titanic wreck site and when")
+    # A conjunction: the answer is a ranking or words said, and needs no date.
+    assert not answer_types("How does the article rank Iran when it comes to training specialists?")
+    assert not answer_types("What did Hashemi say when he met Gitau?")
+
+
 @pytest.mark.parametrize("question, sentence, answers", [
     ("Which city will host the next conference?", "The next one will be held in Riyadh.", True),
     ("Which city will host the next conference?", "The city will host it next year.", False),

@@ -46,7 +46,11 @@ class _Amount:
         return True
 
 
-_WHEN = re.compile(r"\b(when|what (year|date|month|day)|which (year|month|day)|since when|dates?)\b", re.I)
+# "When" asks only when no other question word comes first ("who found it and when" asks two):
+# in "How does it rank Iran when it comes to ...?" or "What did he say when they met?" it is a
+# conjunction.
+_WHEN = re.compile(r"^(?:(?!\b(?:what|who|whom|whose|which|where|why|how)\b).)*\bwhen\b|"
+                   r"\b(what (year|date|month|day)|which (year|month|day)|(since|and) when|dates?)\b", re.I)
 # Any year from 1000 ("in 1597"), a decade ("the early 1900s") or a century answers "when"
 # (19xx/20xx alone missed most history: ClapNQ refusal recall dev 0.397 -> 0.410, test 0.351 -> 0.364).
 _CENTURY = (r"(\d{1,2}(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
