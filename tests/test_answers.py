@@ -91,8 +91,6 @@ def test_answer_is_short_not_a_dump(assistant):
     ("On what date did they meet?", "They met on January 12 in Tehran.", True),
     ("What was the budget of the network?", "The network should be put on the agenda.", False),
     ("What was the budget of the network?", "The network cost 20 billion rials.", True),
-    ("number of satellites iran has launched", "Iran launched a satellite in 2024 from Semnan.", False),
-    ("number of satellites iran has launched", "Iran has launched 14 satellites.", True),
 ])
 def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers):
     from assistant.generators.checks import answer_types

@@ -75,7 +75,6 @@ _HOW_MUCH = re.compile(r"\b(how (much|large|big)|what (percent|percentage|share|
 _QUANTITY = re.compile(r"\b(?:budget|cost|price|population|salary|revenue|funding)\s+(?:of|for)\b|"
                        r"^(?:what|how)\b[\w\s]{0,20}?\b(?:budget|cost|price|population|salary|"
                        r"revenue|funding)\b", re.I)
-_NUMBER_OF = re.compile(r"\bnumber of ([\w-]+)", re.I)  # "number of satellites iran has launched"
 _WHERE = (re.compile(r"\bwhere\b", re.I), re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
 
 
@@ -104,8 +103,8 @@ def meaning(embedder, question: str):
 def answer_types(question: str) -> list:
     """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
     wanted = [_DAY if _WHAT_DAY.search(question) else _DATE] if _WHEN.search(question) else []
-    if m := _HOW_MANY.search(question) or _NUMBER_OF.search(question):
-        wanted.append(_Amount(counted=next((g for g in m.groups() if g), "")))
+    if m := _HOW_MANY.search(question):
+        wanted.append(_Amount(counted=m.group(1) or m.group(2) or ""))
     elif _HOW_LONG.search(question):
         wanted.append(_Amount(units=_LENGTHS))
     elif _HOW_MUCH.search(question) or _QUANTITY.search(question):
