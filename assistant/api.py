@@ -198,9 +198,8 @@ class Assistant:
     def retrieve(self, query: str, k: int | None = None, filters=None, as_of=None) -> list[Passage]:
         """The top-k passages for a query (hybrid search, duplicates collapsed), as of a date if given."""
         scope = scope_for(query, as_of)
-        topic = scope.topic(query)
-        return self._current().retriever.search(topic, k or self.settings.k, Filters.coerce(filters),
-                                                query_vector=meaning(self.embedder, topic), scope=scope)
+        return self._current().retriever.search(scope.topic(query), k or self.settings.k,
+                                                Filters.coerce(filters), scope=scope)
 
     def generator(self, name: str | None = None):
         name = name or self.settings.generator
