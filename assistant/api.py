@@ -17,7 +17,6 @@ from .embed import get_embedder
 from .errors import ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
 from .generators import get_generator
-from .generators.checks import meaning
 from .generators.fallback import set_aside
 from .generators.parts import several
 from .index import IndexReport, PartialCorpus, Snapshot
@@ -263,7 +262,7 @@ class Assistant:
             notes.append(scope.describe(state.retriever.undated))
         topic = scope.topic(query)  # the dates are searched through the scope, not as words
         t1 = time.perf_counter()
-        qv = meaning(self.embedder, topic)
+        qv = self.embedder.embed_cached([topic])[0]
         t2 = time.perf_counter()
         k = k or self.settings.k
         if several(query):  # one sentence per person or part: they often sit in other chunks

@@ -91,15 +91,6 @@ def asking(question: str) -> tuple[str, str]:
     return " ".join(sentences[:first]), " ".join(sentences[first:])
 
 
-def meaning(embedder, question: str):
-    """The question's vector; with a lead-in, the mean of the whole and of its asking sentence."""
-    # "Hashemi met Iraq's ambassador in Tehran. Apart from ..., what did he suggest ...?": the
-    # lead-in alone matched the story's opening chunks, not the passage that answers.
-    qv = embedder.embed_cached([question])[0]
-    lead, asked = asking(question)
-    return (qv + embedder.embed_cached([asked])[0]) / 2 if lead else qv
-
-
 def answer_types(question: str) -> list:
     """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
     wanted = [_DAY if _WHAT_DAY.search(question) else _DATE] if _WHEN.search(question) else []
