@@ -213,14 +213,6 @@ def test_a_role_asked_of_one_country_is_not_answered_by_another_countrys():
     # Through the pipeline: UNANSWERABLE holds Kenya's envoy, SEEDS Oman's (Almuaini).
 
 
-def test_a_lead_in_does_not_steer_retrieval_to_the_stories_it_retells(assistant):
-    # The lead-in alone matched every story's opening chunk; the asking sentence finds the
-    # passage with "joint investment in international transit, maritime fibers, ...".
-    answer = assistant.ask("Hashemi met Iraq's ambassador in Tehran. Apart from maritime fibers and "
-                           "a big data center, what did he suggest the two countries invest in jointly?")
-    assert "international transit" in answer.text, answer.text
-
-
 def test_a_lead_in_is_split_from_the_asking_sentence():
     from assistant.generators.checks import Checks, asking
 
