@@ -7,6 +7,7 @@ import re
 from ..abstain import anchors
 from ..countries import country_of, country_terms, countries_in, owned_roles, role_owners
 from ..terms import covered, terms
+from .acronyms import ACRONYM
 
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
 
@@ -162,7 +163,7 @@ class Checks:
         self.story = [t for w in lead_names for t in terms(w) if t not in self.anchors]
         # "CDC", "US": a story may spell them out ("Centers for Disease Control", "U.S.").
         self.acronyms = {t: w for w in lead_names + asked_names
-                         if _ACRONYM.fullmatch(w) for t in terms(w)}
+                         if ACRONYM.fullmatch(w) for t in terms(w)}
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
         self.predicate = [t for t in terms(question, drop_question_words=True)
                           if t not in self.anchors and t not in self.story]
@@ -268,30 +269,3 @@ class Checks:
         sims = vecs[: len(words)] @ vecs[len(words):].T
         hits = sims.max(axis=1) >= 0.6
         return bool(hits.any() if any_word else hits.all())
-
-
-_ACRONYM = re.compile(r"[A-Z]{2,6}")
-_IN_TEXT = re.compile(r"\b[A-Z]{2,6}\b")  # an acronym inside running text
-_JOINERS = r"\s+(?:(?:for|of|and|the|on|in|&)\s+)*"
-
-
-def spelled_out(acronym: str, text: str) -> bool:
-    """The text names an acronym's bearer: "U.S.", "United States", "Centers for Disease Control"."""
-    dotted = r"\.".join(acronym) + r"\."
-    return bool(re.search(rf"\b(?:{dotted}|{_words(acronym)})", text))
-
-
-def acronym_terms(sentence: str, story: str) -> set[str]:
-    """Terms of the names a sentence's acronyms stand for, where its story spells them out."""
-    # "lauded Iran's active participation in ... programs of ITU" answers a question about "the
-    # union": the story says "International Telecommunication Union (ITU)".
-    out: set[str] = set()
-    for acronym in set(_IN_TEXT.findall(sentence)):
-        if m := re.search(rf"\b{_words(acronym)}\b", story):
-            out.update(terms(m.group()))
-    return out
-
-
-def _words(acronym: str) -> str:
-    """A pattern for the words an acronym's letters begin: "ITU", International ... Union."""
-    return _JOINERS.join(f"{ch}[a-z]+" for ch in acronym)

@@ -13,7 +13,8 @@ from ..sentences import answers
 from ..records import Answer, Passage
 from ..terms import covered, related, terms
 from . import parts as pt
-from .checks import Checks, acronym_terms, asking, spelled_out
+from .acronyms import acronym_terms, expansions, spelled_out
+from .checks import Checks, asking
 from .quotes import (Candidate, adds_fact, compose, contexts, same_names, sentences, story,
                      story_texts)
 
@@ -150,7 +151,8 @@ class ExtractiveGenerator:
         q_terms = set(terms(question, drop_question_words=True))
         told = story_texts(passages)
         # A sentence's acronyms stand for the names its story spells out ("ITU": the union).
-        sent_terms = [set(terms(c.text)) | acronym_terms(c.text, told[c.passage]) for c in cands]
+        defined = expansions(" ".join(dict.fromkeys(told)))
+        sent_terms = [set(terms(c.text)) | acronym_terms(c.text, told[c.passage], defined) for c in cands]
         holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}
