@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import math
@@ -85,12 +86,38 @@ def points_elsewhere(question: str) -> bool:
                for m in _ELSEWHERE.finditer(question))
 
 
+def near_names(missing: list[str], vocabulary: set[str]) -> dict[str, str]:
+    """For each name the corpus lacks, the stem of one it holds spelled nearly alike ("Hashmi")."""
+    found = {}
+    for name in missing:
+        stem = "".join(terms(name))
+        if len(stem) < 5 or stem.isdigit():
+            continue  # "Iraq" and "Iran" differ by a letter: short names are not typos of each other
+        # Same first letter and nearly the same length: a few hundred stems to compare, not all.
+        near = [v for v in vocabulary if v[:1] == stem[:1] and abs(len(v) - len(stem)) <= 1]
+        if close := difflib.get_close_matches(stem, near, n=1, cutoff=0.85):
+            found[name] = close[0]
+    return found
+
+
+def written_as(near: dict[str, str], passages: list[Passage]) -> dict[str, str]:
+    """The near names as the passages write them ("Hashemi"): a stem is no spelling to suggest."""
+    words = {w for p in passages for w in _CAPITALIZED.findall(p.text)}
+    found = {name: [w for w in words if terms(w) == [stem]] for name, stem in near.items()}
+    return {name: min(forms, key=lambda w: (len(w), w)) for name, forms in found.items() if forms}
+
+
+_CAPITALIZED = re.compile(r"\b[A-Z][\w'-]+")
+
+
 def abstention(question: str, passages: list[Passage], reason: str, generator: str,
-               missing: list[str] | None = None) -> Answer:
+               missing: list[str] | None = None, spelled: dict[str, str] | None = None) -> Answer:
     """The plain refusal: the corpus does not hold the answer."""
     if missing:
         names = ", ".join(f'"{m}"' for m in missing)
         text = f"The corpus does not say. None of the indexed articles mentions {names}."
+        if spelled:  # a typo should not read as "the corpus knows nothing of him"
+            text += " Did you mean " + " or ".join(f'"{w}"' for w in spelled.values()) + "?"
     elif reason == ELSEWHERE:
         text = ("The question points to choices or a picture it does not include, so no passage "
                 "can say which is meant. Ask it again with the choices written out.")

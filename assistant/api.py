@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .abstain import ELSEWHERE, abstention, points_elsewhere, unknown_anchors
+from .abstain import (ELSEWHERE, abstention, near_names, points_elsewhere, unknown_anchors,
+                      written_as)
 from .chunk import Chunker
 from .dates import scope_for
 from .embed import get_embedder
@@ -276,7 +277,12 @@ class Assistant:
         if not passages:
             early = abstention(question, passages, "no passage matched the filters", gen.name)
         elif missing:
-            early = abstention(question, passages, f"corpus never mentions {missing}", gen.name, missing)
+            spelled = {}
+            if near := near_names(missing, state.retriever.vocabulary):  # a typo, most likely
+                found = passages + state.retriever.search(" ".join(near.values()), 3, filters)
+                spelled = written_as(near, found)
+            early = abstention(question, passages, f"corpus never mentions {missing}", gen.name,
+                               missing, spelled)
         elif not history and points_elsewhere(query):
             early = abstention(question, passages, ELSEWHERE, gen.name)
         timings = {"prepare": t1 - t0, "embed": t2 - t1, "retrieve": t3 - t2}

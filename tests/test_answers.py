@@ -261,6 +261,16 @@ def test_an_ordinal_the_corpus_never_mentions_is_named_in_the_refusal(assistant)
     assert answer.abstained and '"18th"' in answer.text, answer.text
 
 
+def test_a_misspelt_name_is_refused_with_the_spelling_the_corpus_has(assistant):
+    from assistant.abstain import near_names
+
+    answer = assistant.ask("Who did Hashmi meet at WTDC-25?")
+    assert answer.abstained and answer.text.endswith('mentions "Hashmi". Did you mean "Hashemi"?')
+    # A name the corpus lacks is not a typo of one it has; nor are short ones ("Iraq", "Iran").
+    assert "Did you mean" not in assistant.ask("When did Hashemi visit Serbia?").text
+    assert near_names(["Irak", "Zerouki"], {"iran", "iraq", "zerrouki"}) == {"Zerouki": "zerrouki"}
+
+
 def test_a_quiz_question_without_its_choices_is_refused_and_told_why(assistant):
     answer = assistant.ask("Which of the following did Hashemi discuss with the Kenyan minister?")
     assert answer.abstained and "choices" in answer.text, answer.text
