@@ -6,7 +6,7 @@ import re
 
 from ..terms import terms
 
-ACRONYM = re.compile(r"[A-Z]{2,6}")  # a question word that may be one
+ACRONYM = re.compile(r"[A-Z]{2,6}")  # a whole word that may be one ("CDC")
 _IN_TEXT = re.compile(r"\b[A-Z]{2,6}\b")  # an acronym inside running text
 _JOINER_WORDS = {"for", "of", "and", "the", "on", "in", "&"}
 _JOINERS = r"\s+(?:(?:for|of|and|the|on|in|&)\s+)*"

@@ -150,7 +150,8 @@ class ExtractiveGenerator:
             return [], checks
         q_terms = set(terms(question, drop_question_words=True))
         told = story_texts(passages)
-        # A sentence's acronyms stand for the names its story spells out ("ITU": the union).
+        # A sentence's acronyms stand for the names its story spells out ("ITU": the union), and
+        # its words for an acronym some passage defines ("artificial intelligence (AI)").
         defined = expansions(" ".join(dict.fromkeys(told)))
         sent_terms = [set(terms(c.text)) | acronym_terms(c.text, told[c.passage], defined) for c in cands]
         holders = _holders(q_terms, sent_terms)
