@@ -8,8 +8,8 @@ from ..terms import terms
 
 ACRONYM = re.compile(r"[A-Z]{2,6}")  # a whole word that may be one ("CDC")
 _IN_TEXT = re.compile(r"\b[A-Z]{2,6}\b")  # an acronym inside running text
-_JOINER_WORDS = {"for", "of", "and", "the", "on", "in", "&"}
-_JOINERS = r"\s+(?:(?:for|of|and|the|on|in|&)\s+)*"
+_JOINER_WORDS = ("for", "of", "and", "the", "on", "in", "&")  # inside a name, not its initials
+_JOINERS = rf"\s+(?:(?:{'|'.join(_JOINER_WORDS)})\s+)*"
 
 
 def spelled_out(acronym: str, text: str) -> bool:
