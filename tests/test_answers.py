@@ -189,8 +189,9 @@ def test_an_acronym_stands_for_the_name_its_story_spells_out(assistant):
 
     told = "Doreen Bogdan-Martin, the head of the International Telecommunication Union (ITU)."
     none: dict = {}
-    assert set(terms("International Union")) <= acronym_terms("She praised the ITU's work.", told, none)
-    assert acronym_terms("She praised the WHO's work.", told, none) == set()  # not spelled out here
+    itu, who = "She praised the ITU's work.", "She praised the WHO's work."
+    assert set(terms("International Union")) <= acronym_terms(itu, set(terms(itu)), told, none)
+    assert acronym_terms(who, set(terms(who)), told, none) == set()  # not spelled out here
     # The union's head answers in a sentence that names the union only as "ITU".
     answer = assistant.ask("How did Bogdan-Martin describe Iran's standing in the union?")
     assert "influential members" in answer.text, answer.text
@@ -206,8 +207,9 @@ def test_a_question_acronym_is_found_in_the_words_another_passage_spells_it_with
     assert defined == {"ai": set(terms("artificial intelligence")),
                        "mou": set(terms("memorandam understanding")),
                        "ict": set(terms("Information Communication Technology"))}
-    assert "ai" in acronym_terms("He called for joint efforts in artificial intelligence.", "", defined)
-    assert set(terms("artificial intelligence")) <= acronym_terms("AI was discussed.", "", defined)
+    efforts, discussed = "He called for joint efforts in artificial intelligence.", "AI was discussed."
+    assert "ai" in acronym_terms(efforts, set(terms(efforts)), "", defined)
+    assert set(terms("artificial intelligence")) <= acronym_terms(discussed, set(terms(discussed)), "", defined)
     assert expansions("the talks (the first in years) ended") == {}  # brackets that define nothing
     # Zerrouki's sentence says "artificial intelligence"; another article writes "(AI)". Before,
     # the question's "AI" counted as a name the sentence lacked, and the answer was a refusal.

@@ -18,10 +18,11 @@ def spelled_out(acronym: str, text: str) -> bool:
     return bool(re.search(rf"\b(?:{dotted}|{_words(acronym)})", text))
 
 
-def acronym_terms(sentence: str, story: str, defined: dict[str, set[str]]) -> set[str]:
+def acronym_terms(sentence: str, own: set[str], story: str, defined: dict[str, set[str]]) -> set[str]:
     """Terms of the names a sentence's acronyms stand for, and the acronyms its words spell out.
 
-    `defined` is what the retrieved text spells out in brackets (`expansions`).
+    `own` is the sentence's terms; `defined` what the retrieved text spells out in brackets
+    (`expansions`).
     """
     # "lauded Iran's active participation in ... programs of ITU" answers a question about "the
     # union": the story says "International Telecommunication Union (ITU)".
@@ -32,7 +33,6 @@ def acronym_terms(sentence: str, story: str, defined: dict[str, set[str]]) -> se
         out.update(defined.get(acronym.lower(), ()))
     # The other way: "Zerrouki called for joint efforts in artificial intelligence" is about "AI"
     # where another passage writes "artificial intelligence (AI)".
-    own = set(terms(sentence))
     out.update(t for acronym, words in defined.items() if words <= own for t in terms(acronym))
     return out
 

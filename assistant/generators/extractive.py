@@ -153,7 +153,9 @@ class ExtractiveGenerator:
         # A sentence's acronyms stand for the names its story spells out ("ITU": the union), and
         # its words for an acronym some passage defines ("artificial intelligence (AI)").
         defined = expansions(" ".join(dict.fromkeys(told)))
-        sent_terms = [set(terms(c.text)) | acronym_terms(c.text, told[c.passage], defined) for c in cands]
+        owns = [set(terms(c.text)) for c in cands]
+        sent_terms = [own | acronym_terms(c.text, own, told[c.passage], defined)
+                      for c, own in zip(cands, owns)]
         holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}
