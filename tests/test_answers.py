@@ -33,6 +33,7 @@ UNANSWERABLE = [
     "Who is Kenya's ambassador to Iran?",  # the corpus names the Saudi and Omani ones
     "What was the budget of the Arbaeen high-speed communication network?",  # no figure given
     "What share of GDP is Kenya aiming for from its digital economy?",  # Iran's aim is given
+    "What is the current annual trade volume between Iran and Iraq?",  # only the target is given
 ]
 
 
@@ -215,6 +216,26 @@ def test_a_question_acronym_is_found_in_the_words_another_passage_spells_it_with
     # the question's "AI" counted as a name the sentence lacked, and the answer was a refusal.
     answer = assistant.ask("What did Zerrouki say about AI?")
     assert not answer.abstained and "artificial intelligence" in answer.text, answer.text
+
+
+def test_a_family_name_stands_for_the_office_its_story_gives(assistant):
+    from assistant.generators.aliases import people
+
+    story = ("During the meeting with the Algerian Minister of Post and Telecommunications, Sid Ali "
+             "Zerrouki, the two sides spoke. Holding a meeting with William Kabogo Gitau, the Kenyan "
+             "Cabinet Secretary for Information, Communications, and the Digital Economy, the talks "
+             "focused on projects. Gitau stressed the need for promoting cybersecurity.")
+    assert people(story) == {"zerrouki": "Algerian Minister Post Telecommunications",
+                             "gitau": "Kenyan Cabinet Secretary Information"}
+    assert people("Iran and Serbia Forge Path to Collaborative Future. Seek New Ties.") == {}
+    # "Gitau stressed ..." never says "Kenya" or "cabinet secretary"; before, the answer was only
+    # the meeting's sentence.
+    answer = assistant.ask("What issues did Kenya's cabinet secretary say needed to be promoted?")
+    assert "platform regulations" in answer.text, answer.text
+    # "He also invited Zerrouki to pay a visit to Iran": Zerrouki is Algeria's minister, so the
+    # sentence is not another country's story.
+    answer = assistant.ask("What invitation did Hashemi extend to Algeria's telecom minister?")
+    assert "visit to Iran" in answer.text, answer.text
 
 
 def test_a_role_asked_of_one_country_is_not_answered_by_another_countrys():

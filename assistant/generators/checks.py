@@ -106,13 +106,13 @@ def answer_types(question: str) -> list:
     return wanted
 
 
-_ROLES = {"official", "officials", "minister", "ministers", "ambassador", "envoy", "secretary",
+ROLES = {"official", "officials", "minister", "ministers", "ambassador", "envoy", "secretary",
           "president", "head", "chief", "counterpart", "person", "leader", "diplomat",
           "spokesman", "representative", "mp", "lawmaker", "senator", "governor", "mayor",
           "judge", "ceo", "executive", "founder", "candidate", "politician", "player", "athlete",
           "coach", "actor", "actress", "author"}
 _WHO = re.compile(rf"\b(who|whom|whose)\b|\bname of\b|^what is the name\b|"
-                  rf"\b(which|what) (\w+ )?({'|'.join(_ROLES)})\b", re.I)
+                  rf"\b(which|what) (\w+ )?({'|'.join(ROLES)})\b", re.I)
 # Capitalized words of offices and bodies: a "who" answer needs a person, not these.
 INSTITUTIONAL = {"information", "communication", "communications", "technology", "ministry",
                   "minister", "organization", "union", "conference", "forum", "department",
@@ -135,6 +135,12 @@ _WORD_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z](?:[\w’'&-]|\.(?=\w))*")
 # current share"): a sentence without them answers a different question.
 _QUALIFIERS = {"next", "current", "currently", "last", "previous", "before", "after", "first",
                "future", "upcoming", "total", "exact", "budget", "cost", "population", "founded"}
+# "What is the current trade volume?" is not answered by what trade "should reach": a plan or
+# target answers a question about now only when the question asks about the plan.
+_NOW = re.compile(r"\b(the current|currently|today|nowadays|right now|at present|presently|so far|"
+                  r"to date)\b", re.I)
+_PLAN = re.compile(r"\b(should|will|would|plans?|planning|planned|aims?|aiming|targets?|seeks?|"
+                   r"hopes?|intends?|wants?|expects?|expected to|goal)\b", re.I)
 _FOCUS = [
     re.compile(r"^(?:what|which)\s+(?:is|was|are|were)\s+the\s+((?:[\w-]+\s+){0,2}?[\w-]+)\s+"
                r"(?:of|for|in|on|between|that|did|does|do|to|behind|at|with)\b"),
@@ -170,7 +176,7 @@ class Checks:
         self.who = bool(_WHO.search(asked))
         self.named = not self.who and bool(_WHICH_NAMED.search(asked))
         # "Kenya's ambassador": a sentence about the Saudi ambassador answers another question.
-        self.owned = owned_roles(asked, _ROLES)
+        self.owned = owned_roles(asked, ROLES)
         self.countries = countries_in(asked)
         # Whom else the question names ("Hashemi", not "GDP"): a sentence naming them is theirs,
         # whichever countries it names ("Hashemi voiced Iran's readiness", asked "with Algeria").
@@ -178,12 +184,13 @@ class Checks:
                        for t in terms(w)]
         lowered = asked.lower().strip()
         focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
-        generic = _GENERIC | (_ROLES if self.who else set())  # a name answers "which official"
+        generic = _GENERIC | (ROLES if self.who else set())  # a name answers "which official"
         self.focus = [t for words in focus for t in terms(" ".join(
             w for w in words[-2:] if w not in generic), True)]
         # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
         self.wanted = answer_types(asked)
+        self.now = bool(_NOW.search(asked)) and not _PLAN.search(asked)
         self.kinded = bool(self.wanted or self.who or self.named)  # typed() tests something
 
     def typed(self, text: str) -> bool:
@@ -194,7 +201,11 @@ class Checks:
             return self._new_word(text)
         return not self.who or self._new_name(text)
 
-    def factor(self, text: str, sent: set[str], context: set[str]) -> float:
+    def factor(self, text: str, sent: set[str], context: set[str], office: str = "") -> float:
+        """How far a sentence answers what the question pins down (1: all of it).
+
+        `office` is what its story says the people it names are ("Kenyan Cabinet Secretary").
+        """
         f = 1.0
         # A name the question is about must appear near the answer (sentence or its passage).
         f *= 0.75 ** sum(not self.names(a, sent | context) for a in self.anchors + self.story)
@@ -202,13 +213,15 @@ class Checks:
         # with five names asked, 0.92 per name sank the one sentence that answered (cap 1 refused
         # fewer unanswerable default dev questions; cap 3 changed nothing).
         f *= 0.92 ** min(2, sum(not self.names(a, sent) and self.names(a, context) for a in self.anchors))
-        named = countries_in(text) if self.countries else set()
+        named = countries_in(f"{text} {office}") if self.countries else set()
         if named and not named & self.countries and not any(covered(t, sent) for t in self.people):
             f *= 0.6  # asked about Kenya, it tells what Iran plans: another country's story
         for country, role in self.owned:
-            owners = role_owners(text, role)
+            owners = role_owners(text, role) + role_owners(office, role)
             if owners and all(o not in (None, country) for o in owners):
                 f *= 0.5  # every such role in the sentence is another country's
+        if self.now and _PLAN.search(text):
+            f *= 0.5  # asked what is, it says what should be
         words = set(re.findall(r"[a-z]+", text.lower()))
         f *= 0.65 ** sum(q not in words for q in self.qualifiers)
         if self.context:

@@ -14,6 +14,7 @@ from ..records import Answer, Passage
 from ..terms import covered, related, terms
 from . import parts as pt
 from .acronyms import acronym_terms, expansions, spelled_out
+from .aliases import described, people
 from .checks import Checks, asking
 from .quotes import (Candidate, adds_fact, compose, contexts, same_names, sentences, story,
                      story_texts)
@@ -154,8 +155,10 @@ class ExtractiveGenerator:
         # its words for an acronym some passage defines ("artificial intelligence (AI)").
         defined = expansions(" ".join(dict.fromkeys(told)))
         owns = [set(terms(c.text)) for c in cands]
-        sent_terms = [own | acronym_terms(c.text, own, told[c.passage], defined)
-                      for c, own in zip(cands, owns)]
+        # "Gitau stressed ..." names the Kenyan Cabinet Secretary: its story says so.
+        offices = [described(own, people(told[c.passage])) for c, own in zip(cands, owns)]
+        sent_terms = [own | acronym_terms(c.text, own, told[c.passage], defined) | set(terms(office))
+                      for c, own, office in zip(cands, owns, offices)]
         holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}
@@ -198,7 +201,8 @@ class ExtractiveGenerator:
         reach = {i: held[story(passages[cands[i].passage])] for i in checked}
         most = max(reach.values(), default=0.0) or 1.0
         for i in checked:
-            cands[i].score *= checks.factor(cands[i].text, sent_terms[i], stories[cands[i].passage])
+            cands[i].score *= checks.factor(cands[i].text, sent_terms[i], stories[cands[i].passage],
+                                            offices[i])
         ranked = [cands[i] for i in keep]
         for c in ranked:
             c.score = c.alone = float(np.clip(c.score, 0.0, 1.0))
