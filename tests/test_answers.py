@@ -324,6 +324,16 @@ def test_follow_up_resolved_from_history(assistant):
     assert "Gitau" in a3.text
 
 
+def test_a_follow_up_stays_in_the_story_the_last_answer_quoted(assistant):
+    first = "Who is Iraq's ambassador to Iran?"
+    a1 = assistant.ask(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}]
+    # The Saudi story also has an Abdullah, Hashemi and more of the question's words; "he" is
+    # the Iraqi envoy the last answer quoted.
+    a2 = assistant.ask("Why did he say the two countries need more cooperation?", history=history)
+    assert {c.source for c in a2.citations} == {"003_f2cf5b43b39640dc.txt"}, a2.text
+
+
 def test_filters_restrict_sources_and_dates(assistant):
     only = assistant.retrieve("Hashemi meeting", k=5, filters={"sources": ["003"]})
     assert only and {p.source for p in only} == {"003_f2cf5b43b39640dc.txt"}

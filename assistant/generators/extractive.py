@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,22 @@ RECHECK = 12  # of those, the best by meaning and terms get the costlier checks
 # (0.8, 0.7, 0.6, 0.5): 0.6-0.8 lifted citation precision on every set (RTQA 0.916 -> 0.955) and
 # gold-sentence answers on ClapNQ 0.857 -> 0.870; 0.5 lost default answers (0.938 -> 0.896).
 OFF_STORY = 0.7
+
+
+# A follow-up's sentence from a story the last answer did not quote keeps this share of its score.
+FOLLOW_STORY = 0.75
+
+
+def _last_answer(history: list[dict] | None) -> str:
+    """The conversation's last answer, when it quoted the corpus (a refusal quotes nothing)."""
+    text = next((m["content"] for m in reversed(history or []) if m.get("role") == "assistant"), "")
+    return "" if text.startswith("The corpus does not say") else text
+
+
+def _quoted_stories(passages: list[Passage], previous: str) -> set[tuple]:
+    """The stories of the passages holding a sentence the previous answer quoted."""
+    quoted = [q for q in re.split(r"\s*\[\d+\]\s*", previous) if len(q) >= 30]
+    return {story(p) for p in passages if any(q in p.text for q in quoted)}
 
 
 @dataclass
@@ -107,15 +124,18 @@ class ExtractiveGenerator:
     def generate(self, question: str, passages: list[Passage],
                  history: list[dict] | None = None) -> Answer:
         """Quote the sentences that answer, or refuse when the calibrated score says none does."""
-        a = self.assess(question, passages)
+        a = self.assess(question, passages, _last_answer(history))
         if a.refuse:
             return abstention(question, passages, reason=a.why, generator=self.name)
         return compose(question, passages, self._select(a, question, passages),
                        self.name)
 
-    def assess(self, question: str, passages: list[Passage]) -> "Assessment":
-        """The ranked sentences, the features of the best one, and the calibrated decision."""
-        cands, checks = self._rank(question, passages)
+    def assess(self, question: str, passages: list[Passage], previous: str = "") -> "Assessment":
+        """The ranked sentences, the features of the best one, and the calibrated decision.
+
+        `previous` is the last answer of the conversation: a follow-up stays in its story.
+        """
+        cands, checks = self._rank(question, passages, previous)
         values = features(question, passages, cands, checks)
         model = calibration()
         p = model.probability(values)
@@ -131,7 +151,7 @@ class ExtractiveGenerator:
         if refuse and cands and values["names_found"] > 0 and pt.paired(asked):
             # "In Riyadh and in Baku": each sentence answers half, so the whole scores low; the
             # question is answered when one of its halves is.
-            p = max(self.assess(half, passages).probability for half in pt.parts(asked))
+            p = max(self.assess(half, passages, previous).probability for half in pt.parts(asked))
             refuse = p < threshold
             why += f"; its better half {p:.2f}"
         return Assessment(cands, values, p, refuse, why, checks)
@@ -140,7 +160,8 @@ class ExtractiveGenerator:
         """The shortlisted sentences of the passages, best first, with support scores in [0, 1]."""
         return self._rank(question, passages)[0]
 
-    def _rank(self, question: str, passages: list[Passage]) -> tuple[list[Candidate], Checks]:
+    def _rank(self, question: str, passages: list[Passage],
+              previous: str = "") -> tuple[list[Candidate], Checks]:
         cands = [Candidate(i, *span) for i, p in enumerate(passages) for span in sentences(p)
                  if answers(span[2])]
         qv = self.embedder.embed_cached([question])[0]
@@ -206,8 +227,15 @@ class ExtractiveGenerator:
         ranked = [cands[i] for i in keep]
         for c in ranked:
             c.score = c.alone = float(np.clip(c.score, 0.0, 1.0))
+        # "Why did he say ...?" after an answer about the Iraqi envoy: the pronoun points into
+        # the story that answer quoted, though another story names the same people and more of
+        # the question's words.
+        before = _quoted_stories(passages, previous) if context else set()
         for i in checked:
-            cands[i].score *= OFF_STORY + (1 - OFF_STORY) * reach[i] / most
+            if before:
+                cands[i].score *= 1.0 if story(passages[cands[i].passage]) in before else FOLLOW_STORY
+            else:
+                cands[i].score *= OFF_STORY + (1 - OFF_STORY) * reach[i] / most
         return sorted(ranked, key=lambda c: -c.score), checks
 
     def _select(self, a: Assessment, question: str,
