@@ -16,7 +16,7 @@ from ..terms import covered, related, terms
 from . import parts as pt
 from .acronyms import acronym_terms, expansions, spelled_out
 from .aliases import described, people
-from .checks import Checks, asking
+from .checks import INSTITUTIONAL, ROLES, Checks, asking
 from .quotes import (Candidate, adds_fact, compose, contexts, same_names, sentences, story,
                      story_texts)
 
@@ -176,8 +176,11 @@ class ExtractiveGenerator:
         # its words for an acronym some passage defines ("artificial intelligence (AI)").
         defined = expansions(" ".join(dict.fromkeys(told)))
         owns = [set(terms(c.text)) for c in cands]
-        # "Gitau stressed ..." names the Kenyan Cabinet Secretary: its story says so.
-        offices = [described(own, people(told[c.passage])) for c, own in zip(cands, owns)]
+        # "Gitau stressed ..." names the Kenyan Cabinet Secretary: its story says so. Read only
+        # when the question names an office or a country (2 ms a story at news scale).
+        asks_office = bool(checks.countries) or bool(q_terms & _OFFICE_TERMS)
+        offices = [described(own, people(told[c.passage])) if asks_office else ""
+                   for c, own in zip(cands, owns)]
         sent_terms = [own | acronym_terms(c.text, own, told[c.passage], defined) | set(terms(office))
                       for c, own, office in zip(cands, owns, offices)]
         holders = _holders(q_terms, sent_terms)
@@ -305,6 +308,7 @@ class ExtractiveGenerator:
         return found or cands[:1]
 
 
+_OFFICE_TERMS = set(terms(" ".join(ROLES | INSTITUTIONAL)))
 _IMPLICIT_PLACES = {"us", "usa", "america", "american", "uk", "britain", "british", "earth"}
 
 
