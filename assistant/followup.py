@@ -45,10 +45,7 @@ def standalone(question: str, history: list[dict] | None) -> str:
     elliptic = _ELLIPTIC.match(question)
     if elliptic and not _PRONOUN.search(question):
         return _substitute(last_q, (elliptic.group(1) or elliptic.group(2) or "").strip())
-    last_a = next((strip_markers(m["content"]) for m in reversed(history)
-                   if m.get("role") == "assistant"), "")
-    if last_a.startswith("The corpus does not say"):
-        last_a = ""
+    last_a = strip_markers(last_answer(history))
     picked = _pick(question, last_a, last_q)
     if picked:
         name, phrase = picked
@@ -61,6 +58,12 @@ def standalone(question: str, history: list[dict] | None) -> str:
     names = introduced + asked if _PERSONAL.search(question) else asked + introduced
     context = "; ".join(dict.fromkeys(names)) or last_q
     return f"{question} {CONTEXT_OPEN}{context})"
+
+
+def last_answer(history: list[dict] | None) -> str:
+    """The conversation's last answer, when it quoted the corpus (a refusal quotes nothing)."""
+    text = next((m["content"] for m in reversed(history or []) if m.get("role") == "assistant"), "")
+    return "" if text.startswith("The corpus does not say") else text
 
 
 def split_context(query: str) -> tuple[str, str]:

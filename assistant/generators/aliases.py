@@ -12,9 +12,9 @@ from .checks import INSTITUTIONAL, ROLES
 _TOKEN = re.compile(r"[A-Za-z][\w’'&-]*|[^\w\s]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
 _PARTICLES = {"bin", "bint", "ibn", "al", "el", "de", "van", "von", "da"}
-_CALENDAR = {"January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday",
-           "Friday", "Saturday", "Sunday"}
+_CALENDAR = {"January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December", "Monday", "Tuesday", "Wednesday",
+             "Thursday", "Friday", "Saturday", "Sunday"}
 BEFORE = 12  # words read back from a name for its office ("the Algerian Minister of Post and ...")
 _JOINERS = {"of", "the", "to", "for", "and", "&", ",", "a", "an"}
 _OPENERS = {"the", "his", "her", "their", "a", "an"}  # an apposition: "Gitau, the Kenyan ..."

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..abstain import abstention, anchors, calibration
-from ..followup import split_context
+from ..followup import last_answer, split_context
 from ..sentences import answers
 from ..records import Answer, Passage
 from ..terms import covered, related, terms
@@ -17,8 +16,8 @@ from . import parts as pt
 from .acronyms import acronym_terms, expansions, spelled_out
 from .aliases import described, people
 from .checks import INSTITUTIONAL, ROLES, Checks, asking
-from .quotes import (Candidate, adds_fact, compose, contexts, same_names, sentences, story,
-                     story_texts)
+from .quotes import (Candidate, adds_fact, compose, contexts, quoted_stories, same_names,
+                     sentences, story, story_texts)
 
 MAX_SENTENCES = 3
 # A runner-up scoring at least this share of the best sentence is quoted beside it. Chosen on the
@@ -41,22 +40,9 @@ RECHECK = 12  # of those, the best by meaning and terms get the costlier checks
 # (0.8, 0.7, 0.6, 0.5): 0.6-0.8 lifted citation precision on every set (RTQA 0.916 -> 0.955) and
 # gold-sentence answers on ClapNQ 0.857 -> 0.870; 0.5 lost default answers (0.938 -> 0.896).
 OFF_STORY = 0.7
-
-
-# A follow-up's sentence from a story the last answer did not quote keeps this share of its score.
+# A follow-up's sentence from a story the last answer did not quote keeps this share of its
+# score: what the context check gives a story without the earlier turn's names.
 FOLLOW_STORY = 0.75
-
-
-def _last_answer(history: list[dict] | None) -> str:
-    """The conversation's last answer, when it quoted the corpus (a refusal quotes nothing)."""
-    text = next((m["content"] for m in reversed(history or []) if m.get("role") == "assistant"), "")
-    return "" if text.startswith("The corpus does not say") else text
-
-
-def _quoted_stories(passages: list[Passage], previous: str) -> set[tuple]:
-    """The stories of the passages holding a sentence the previous answer quoted."""
-    quoted = [q for q in re.split(r"\s*\[\d+\]\s*", previous) if len(q) >= 30]
-    return {story(p) for p in passages if any(q in p.text for q in quoted)}
 
 
 @dataclass
@@ -124,7 +110,7 @@ class ExtractiveGenerator:
     def generate(self, question: str, passages: list[Passage],
                  history: list[dict] | None = None) -> Answer:
         """Quote the sentences that answer, or refuse when the calibrated score says none does."""
-        a = self.assess(question, passages, _last_answer(history))
+        a = self.assess(question, passages, last_answer(history))
         if a.refuse:
             return abstention(question, passages, reason=a.why, generator=self.name)
         return compose(question, passages, self._select(a, question, passages),
@@ -177,7 +163,7 @@ class ExtractiveGenerator:
         defined = expansions(" ".join(dict.fromkeys(told)))
         owns = [set(terms(c.text)) for c in cands]
         # "Gitau stressed ..." names the Kenyan Cabinet Secretary: its story says so. Read only
-        # when the question names an office or a country (2 ms a story at news scale).
+        # when the question names an office, a body or a country (a pass over each story).
         asks_office = bool(checks.countries) or bool(q_terms & _OFFICE_TERMS)
         offices = [described(own, people(told[c.passage])) if asks_office else ""
                    for c, own in zip(cands, owns)]
@@ -233,7 +219,7 @@ class ExtractiveGenerator:
         # "Why did he say ...?" after an answer about the Iraqi envoy: the pronoun points into
         # the story that answer quoted, though another story names the same people and more of
         # the question's words.
-        before = _quoted_stories(passages, previous) if context else set()
+        before = quoted_stories(passages, previous) if context else set()
         for i in checked:
             if before:
                 cands[i].score *= 1.0 if story(passages[cands[i].passage]) in before else FOLLOW_STORY

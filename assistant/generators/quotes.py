@@ -73,6 +73,12 @@ def story_texts(passages: list[Passage]) -> list[str]:
     return [" ".join(found[story(p)]) for p in passages]
 
 
+def quoted_stories(passages: list[Passage], answer: str) -> set[tuple]:
+    """The stories of the passages holding a sentence an earlier answer quoted."""
+    quoted = [q for q in re.split(r"\s*\[\d+\]\s*", answer) if len(q) >= 30]
+    return {story(p) for p in passages if any(q in p.text for q in quoted)}
+
+
 def sentences(p: Passage):
     """(start, end, text) of each sentence of a passage, article offsets, opening quote marks off."""
     for a, b in p.sentences:
