@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..citations import format_marker
+from ..citations import MARKER, format_marker
 from ..records import Answer, Citation, Passage
 from ..sentences import quoted
 from ..terms import terms
@@ -75,8 +75,9 @@ def story_texts(passages: list[Passage]) -> list[str]:
 
 def quoted_stories(passages: list[Passage], answer: str) -> set[tuple]:
     """The stories of the passages holding a sentence an earlier answer quoted."""
-    quoted = [q for q in re.split(r"\s*\[\d+\]\s*", answer) if len(q) >= 30]
-    return {story(p) for p in passages if any(q in p.text for q in quoted)}
+    # The split also yields the markers' numbers; no quote is that short.
+    said = [q for q in map(str.strip, MARKER.split(answer)) if len(q) >= 30]
+    return {story(p) for p in passages if any(q in p.text for q in said)}
 
 
 def sentences(p: Passage):
