@@ -110,6 +110,18 @@ def test_when_asks_for_a_date_only_as_a_question_word():
     assert not answer_types("What did Hashemi say when he met Gitau?")
 
 
+def test_a_span_of_days_answers_when_something_started_or_ended(assistant):
+    from assistant.generators.checks import _SPAN
+
+    # Before, "start" was missing from the sentence, which halved it, and the question was refused.
+    answer = assistant.ask("When did the Saudi Internet Governance Forum start?")
+    assert "December 15" in answer.text and not answer.abstained, answer.text
+    answer = assistant.ask("When does WTDC-25 end?")
+    assert "November 17 to 28" in answer.text, answer.text
+    assert _SPAN.search("from 15-19 December") and _SPAN.search("from 2019 to 2021")
+    assert not _SPAN.search("between 10 and 20 people")
+
+
 @pytest.mark.parametrize("question, sentence, answers", [
     ("Which city will host the next conference?", "The next one will be held in Riyadh.", True),
     ("Which city will host the next conference?", "The city will host it next year.", False),

@@ -59,6 +59,14 @@ _CENTURY = (r"(\d{1,2}(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|sevent
             r"nineteenth|twentieth|twenty-first)[ -]century")
 _DATE = re.compile(rf"\b({_MONTHS}|1\d\d\d|20\d\d|1\d\d0s|20\d0s|{_CENTURY}|"
                    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+# "When did the forum start?" is answered by "which took place from December 15— 19": a span's
+# first or last day answers a question about its start, end or length.
+_SPAN_ASK = re.compile(r"\b(start|starts|started|begin|begins|began|open|opens|opened|commence\w*|"
+                       r"kick\w* off|end|ends|ended|finish\w*|close|closes|closed|conclude\w*|"
+                       r"last|lasts|lasted|run|runs|ran|wrap\w* up)\b", re.I)
+_TO = r"\s*(?:[-\u2013\u2014]|to|until|till|through|and)\s*"
+_SPAN = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}{_TO}(?:(?:{_MONTHS})\s+)?\d{{1,2}}|"
+                   rf"\d{{1,2}}{_TO}\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d\d{_TO}(?:19|20)?\d\d)\b")
 # "On what exact date", "which day": a day, not "in January" or "in 2023".
 _WHAT_DAY = re.compile(r"\b(?:what|which)\s+(?:exact\s+|precise\s+)?(?:date|day)\b", re.I)
 _DAY = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d\d[/-]\d\d?[/-]\d\d?|"
@@ -191,6 +199,7 @@ class Checks:
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
         self.wanted = answer_types(asked)
         self.now = bool(_NOW.search(asked)) and not _PLAN.search(asked)
+        self.spanning = bool(self.wanted) and bool(_SPAN_ASK.search(asked))
         self.kinded = bool(self.wanted or self.who or self.named)  # typed() tests something
 
     def typed(self, text: str) -> bool:
@@ -230,6 +239,7 @@ class Checks:
             named = lambda pool: any(covered(t, pool) for name in self.context for t in name)
             f *= 1.0 if named(sent) else 0.9 if named(context) else 0.75
         if self.predicate and not any(covered(t, sent) for t in self.predicate) \
+                and not (self.spanning and _SPAN.search(text)) \
                 and not self._close(self.predicate, sent, any_word=True):
             # A date or number in a sentence about another event answers nothing.
             f *= 0.5 if self.wanted else 0.7
