@@ -60,10 +60,11 @@ _CENTURY = (r"(\d{1,2}(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|sevent
 _DATE = re.compile(rf"\b({_MONTHS}|1\d\d\d|20\d\d|1\d\d0s|20\d0s|{_CENTURY}|"
                    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 # "When did the forum start?" is answered by "which took place from December 15— 19": a span's
-# first or last day answers a question about its start, end or length.
+# first or last day answers a question about its start or end. ("last" and "run" are left out:
+# "last year", "run for office".)
 _SPAN_ASK = re.compile(r"\b(start|starts|started|begin|begins|began|open|opens|opened|commence\w*|"
                        r"kick\w* off|end|ends|ended|finish\w*|close|closes|closed|conclude\w*|"
-                       r"last|lasts|lasted|run|runs|ran|wrap\w* up)\b", re.I)
+                       r"wrap\w* up)\b", re.I)
 _TO = r"\s*(?:[-\u2013\u2014]|to|until|till|through|and)\s*"
 _SPAN = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}{_TO}(?:(?:{_MONTHS})\s+)?\d{{1,2}}|"
                    rf"\d{{1,2}}{_TO}\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d\d{_TO}(?:19|20)?\d\d)\b")
