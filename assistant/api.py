@@ -18,6 +18,7 @@ from .embed import get_embedder
 from .errors import ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
 from .generators import get_generator
+from .generators.aliases import by_office
 from .generators.fallback import set_aside
 from .generators.parts import several
 from .index import IndexReport, PartialCorpus, Snapshot
@@ -269,6 +270,11 @@ class Assistant:
         if several(query):  # one sentence per person or part: they often sit in other chunks
             k = min(3 * k, 100)
         passages = state.retriever.search(topic, k, filters, query_vector=qv, scope=scope)
+        # "the Algerian minister" is "Zerrouki" after the story's first mention, and the sentence
+        # that answers may name him alone: search with the name as well.
+        if named := by_office(query, passages, lambda text, n: state.retriever.search(
+                text, n, filters, scope=scope)):
+            passages = state.retriever.search(f"{topic} {' '.join(named)}", k, filters, scope=scope)
         t3 = time.perf_counter()
         # A name or number the corpus never mentions: no passage can answer. Capitalized common
         # nouns ("a Gulf state") are not names; the calibrated score decides those questions.

@@ -250,6 +250,26 @@ def test_a_family_name_stands_for_the_office_its_story_gives(assistant):
     assert "visit to Iran" in answer.text, answer.text
 
 
+def test_an_office_asked_about_is_searched_by_the_name_its_story_gives(assistant):
+    from assistant.generators.aliases import by_office
+
+    def told(text):
+        return Passage("a-c", "a", "a.txt", "", None, None, None, text, 0, len(text), 0.03,
+                       sentences=[(0, len(text))])
+
+    one = told("During the meeting with the Algerian Minister of Post and Telecommunications, Sid "
+               "Ali Zerrouki, the two sides spoke about cooperation in many of the fields.")
+    two = told(one.text + " On the day before he had met Mohamed Arkab, the Algerian Minister of "
+               "Energy, and they talked about gas.")
+    assert by_office("Why did Hashemi invite the Algerian minister?", [one]) == ["zerrouki"]
+    assert by_office("Why did Hashemi invite the Algerian minister?", [two]) == []  # which one?
+    assert by_office("Why did Hashemi invite Zerrouki?", [one]) == []  # no office asked
+    # "He also invited Zerrouki to pay a visit to Iran" names only Zerrouki; before, its chunk
+    # was not retrieved and the answer was the meeting's general sentence.
+    answer = assistant.ask("Why did Hashemi invite the Algerian minister to Iran?")
+    assert "capabilities of Iranian companies" in answer.text, answer.text
+
+
 def test_a_role_asked_of_one_country_is_not_answered_by_another_countrys():
     from assistant.countries import countries_in, owned_roles, role_owners
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import re
 
-from ..countries import country_of
+from ..countries import countries_in, country_of, owned_roles
 from ..terms import terms
 from .checks import INSTITUTIONAL, ROLES
+from .quotes import story_texts
 
 _TOKEN = re.compile(r"[A-Za-z][\w’'&-]*|[^\w\s]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
@@ -23,6 +24,27 @@ _OPENERS = {"the", "his", "her", "their", "a", "an"}  # an apposition: "Gitau, t
 def described(own: set[str], people: dict[str, str]) -> str:
     """The offices of the people a sentence names by family name (`own`: the sentence's terms)."""
     return " ".join(people[t] for t in sorted(own) if t in people)
+
+
+def by_office(question: str, passages, search=None) -> list[str]:
+    """The one family name the passages' articles give an office the question asks about, if one."""
+    # The office is most often written once, with the full name, in a chunk the question's
+    # words did not reach: `search(text, n)` finds it, and only the same articles count.
+    owned = owned_roles(question, ROLES)
+    if not owned:
+        return []
+    if search:
+        same = {p.article_id for p in passages}
+        found = search(" ".join(f"{country} {role}" for country, role in owned), 3)
+        passages = passages + [p for p in found if p.article_id in same]
+    asked, found = set(terms(question)), set()
+    for text in dict.fromkeys(story_texts(passages)):
+        for name, office in people(text).items():
+            words = {w.lower().rstrip("s") for w in office.split()}
+            if name not in asked and any(role.rstrip("s") in words and country in countries_in(office)
+                                         for country, role in owned):
+                found.add(name)
+    return sorted(found) if len(found) == 1 else []
 
 
 @functools.lru_cache(maxsize=256)
