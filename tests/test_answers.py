@@ -122,6 +122,23 @@ def test_a_span_of_days_answers_when_something_started_or_ended(assistant):
     assert not _SPAN.search("between 10 and 20 people")
 
 
+def test_what_a_question_sets_aside_is_answered_by_the_sentence_going_on_from_it(assistant):
+    from assistant.generators.parts import aside
+
+    assert aside("Besides data transit, what other fields did he suggest?") == "data transit"
+    assert aside("Which countries other than Iran did he visit?") == "Iran"
+    assert aside("What lies beyond the wall?") == ""  # "beyond" sets aside only opening a question
+    # "... prioritise cooperation in data transit. He also stressed other potential areas ...":
+    # before, the Sadr meeting's "collaborations ... in different fields" was the answer.
+    answer = assistant.ask("Besides data transit, what other fields did Hashemi suggest for "
+                           "Iran-Saudi collaboration?")
+    assert "e-government" in answer.text, answer.text
+    # Set aside in a list, it is answered in its own sentence.
+    answer = assistant.ask("Apart from start-ups, what type of companies were to run shared "
+                           "activities under the Iranian-Saudi IT talks at the Riyadh forum?")
+    assert "knowledge-based" in answer.text, answer.text
+
+
 @pytest.mark.parametrize("question, sentence, answers", [
     ("Which city will host the next conference?", "The next one will be held in Riyadh.", True),
     ("Which city will host the next conference?", "The city will host it next year.", False),

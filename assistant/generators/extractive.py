@@ -151,6 +151,7 @@ class ExtractiveGenerator:
         cands = [Candidate(i, *span) for i, p in enumerate(passages) for span in sentences(p)
                  if answers(span[2])]
         qv = self.embedder.embed_cached([question])[0]
+        aside = pt.aside(question)
         # A follow-up carries names from earlier turns: they pick the story, not the sentence.
         question, context = split_context(question)
         checks = Checks(question, self.embedder, context)
@@ -169,6 +170,11 @@ class ExtractiveGenerator:
                    for c, own in zip(cands, owns)]
         sent_terms = [own | acronym_terms(c.text, own, told[c.passage], defined) | set(terms(office))
                       for c, own, office in zip(cands, owns, offices)]
+        # A sentence going on from the one that told what the question sets aside holds that
+        # one's words and meaning too ("Besides data transit, ...": "He also stressed ...").
+        follows = pt.going_on(cands, sent_terms, aside) if aside else {}
+        for i, j in follows.items():
+            sent_terms[i] = sent_terms[i] | sent_terms[j]
         holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}
@@ -185,14 +191,18 @@ class ExtractiveGenerator:
         # The cheap first pass: only the leading sentences by what needs no model are embedded.
         prior = np.array([0.04 / (1 + c.passage) for c in cands])
         keep = _shortlist(cands, 0.4 * lexical + prior, SHORTLIST)
+        keep = sorted(set(keep) | {follows[i] for i in keep if i in follows})
         if pt.asks_who_met(question):
             # Each meeting with someone new may be a part of the answer, though it shares few
             # words with the question ("During the meeting with ..., Zerrouki"): all are kept.
             keep = sorted(set(keep) | {i for i, c in enumerate(cands) if pt.tells_a_meeting(c.text)
                                        and checks.new_names(c.text)})
         for i, v in zip(keep, self.embedder.embed_cached([cands[i].text for i in keep])):
+            cands[i].dense = float(v @ qv)
+        for i in keep:
             c = cands[i]
-            c.dense = float(v @ qv)
+            if i in follows:
+                c.dense = max(c.dense, cands[follows[i]].dense)
             c.score = 0.6 * c.dense + 0.4 * lexical[i] + prior[i]
         keep.sort(key=lambda i: -cands[i].score)
         # The checks below are costlier, so only the leading candidates get them; the words

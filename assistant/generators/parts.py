@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..followup import CONTEXT_OPEN
+from ..terms import covered, terms
 
 MAX_PARTS = 5  # sentences per part of a question, and parts per question
 
@@ -27,6 +28,14 @@ _SEVERAL = re.compile(r"\b(which|what) (countries|nations|people|officials|leade
 _PAIRED = re.compile(r"\b(in|at|with|from|to|for|by)\s+([^,?]+?)\s+and\s+\1\s+([^,?]+?)(?=\s*[,?]|$)",
                      re.I)
 
+# "Besides data transit, what other fields ...?": what the question sets aside is not what it
+# asks for. "Beyond" only opens a question, since inside one it most often means "further than".
+_ASIDE = re.compile(r"(?:\b(?:besides|apart from|aside from|other than|in addition to|except(?: for)?)"
+                    r"|^beyond)\s+(?P<thing>[^,?]+?)(?:,|(?=\s+(?:what|which|who|whom|where|when|"
+                    r"how|did|does|do|is|are|was|were|has|have|had)\b))", re.I | re.M)
+_ADDITIVE = re.compile(r"\b(also|other|additional|further|furthermore|moreover|besides|as well)\b",
+                       re.I)
+
 
 def parts(question: str) -> list[str]:
     """The sub-questions of a joined or paired question (the question itself when it is one)."""
@@ -36,6 +45,36 @@ def parts(question: str) -> list[str]:
                 for thing in m.group(2, 3)]
     pieces = [p.strip(" ,?") for p in _JOIN.split(question)]
     return [p + "?" for p in pieces if len(p.split()) >= 2] or [question]
+
+
+def aside(question: str) -> str:
+    """What the question sets aside ("data transit"), or nothing."""
+    m = _ASIDE.search(question)
+    return m.group("thing") if m else ""
+
+
+def going_on(cands, sent_terms: list[set[str]], aside: str) -> dict[int, int]:
+    """Sentences that go on from the one telling what the question set aside, each to that one."""
+    # "..., adding the two countries could prioritise cooperation in data transit. He also
+    # stressed other potential areas ...": the second answers "besides data transit". One set
+    # aside in a list ("start-ups and knowledge-based firms") is answered in its own sentence.
+    gone, out = set(terms(aside)), {}
+    for i in range(1, len(cands)):
+        before = cands[i - 1]
+        if cands[i].passage == before.passage and _ADDITIVE.search(cands[i].text) \
+                and any(covered(t, sent_terms[i - 1]) for t in gone) and not _listed(before.text, gone):
+            out[i] = i - 1
+    return out
+
+
+def _listed(text: str, words: set[str]) -> bool:
+    """Some of the words stand in a list: a comma, "and" or "or" within a few words of them."""
+    low = text.lower()
+    for w in words:
+        for m in re.finditer(rf"\b{re.escape(w[:5])}", low):
+            if re.search(r",|\band\b|\bor\b", low[max(0, m.start() - 30):m.end() + 30]):
+                return True
+    return False
 
 
 def paired(question: str) -> bool:
