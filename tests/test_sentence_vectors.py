@@ -48,7 +48,9 @@ def test_an_answer_runs_the_model_on_the_question_only_and_reads_as_without_them
         # no sentence of any passage goes through the model.
         quoted = {c.quote for c in slow.citations}
         assert not quoted & set(fresh.embedder.texts)
-        assert all(len(t.split()) <= len(q.split()) for t in fresh.embedder.texts), fresh.embedder.texts
+        # A question naming an office is searched again with its holder's family name added.
+        assert all(len(t.split()) <= len(q.split()) or t.startswith(q) for t in fresh.embedder.texts), \
+            fresh.embedder.texts
         assert fast.text == slow.text
         assert [c.score for c in fast.citations] == pytest.approx([c.score for c in slow.citations], abs=2e-3)
 

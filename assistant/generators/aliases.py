@@ -35,8 +35,8 @@ def by_office(question: str, passages, search=None) -> list[str]:
         return []
     if search:
         same = {p.article_id for p in passages}
-        found = search(" ".join(f"{country} {role}" for country, role in owned), 3)
-        passages = passages + [p for p in found if p.article_id in same]
+        told = search(" ".join(f"{country} {role}" for country, role in owned), 3)
+        passages = passages + [p for p in told if p.article_id in same]
     asked, found = set(terms(question)), set()
     for text in dict.fromkeys(story_texts(passages)):
         for name, office in people(text).items():
