@@ -62,19 +62,21 @@ def going_on(cands, sent_terms: list[set[str]], aside: str) -> dict[int, int]:
     for i in range(1, len(cands)):
         before = cands[i - 1]
         if cands[i].passage == before.passage and _ADDITIVE.search(cands[i].text) \
-                and any(covered(t, sent_terms[i - 1]) for t in gone) and not _listed(before.text, gone):
+                and any(covered(t, sent_terms[i - 1]) for t in gone) and not _listed(before.text, aside):
             out[i] = i - 1
     return out
 
 
-def _listed(text: str, words: set[str]) -> bool:
-    """Some of the words stand in a list: a comma, "and" or "or" within a few words of them."""
-    low = text.lower()
-    for w in words:
-        for m in re.finditer(rf"\b{re.escape(w[:5])}", low):
-            if re.search(r",|\band\b|\bor\b", low[max(0, m.start() - 30):m.end() + 30]):
-                return True
-    return False
+def _listed(text: str, thing: str) -> bool:
+    """The set-aside thing is an item of a list: a comma, "and" or "or" right before or after it."""
+    # Right next to it, not anywhere near: "data transit from Iran to Saudi Arabia, as well as
+    # ..." tells data transit alone, in a sentence full of commas.
+    words = re.findall(r"[a-z]+", thing.lower())
+    if not words:
+        return False
+    sep = r"(?:,|\band\b|\bor\b)"
+    first, last = re.escape(words[0][:5]), re.escape(words[-1][:5])
+    return bool(re.search(rf"{sep}\s+(?:the\s+|a\s+|an\s+)?{first}|\b{last}\w*\s*{sep}", text.lower()))
 
 
 def paired(question: str) -> bool:
