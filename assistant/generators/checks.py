@@ -60,14 +60,17 @@ _CENTURY = (r"(\d{1,2}(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|sevent
 _DATE = re.compile(rf"\b({_MONTHS}|1\d\d\d|20\d\d|1\d\d0s|20\d0s|{_CENTURY}|"
                    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 # "When did the forum start?" is answered by "which took place from December 15— 19": a span's
-# first or last day answers a question about its start or end. ("last" and "run" are left out:
-# "last year", "run for office".)
+# first or last day answers a question about its start or end, and the span one about when it
+# was held. ("last" and "run" are left out: "last year", "run for office".)
 _SPAN_ASK = re.compile(r"\b(start|starts|started|begin|begins|began|open|opens|opened|commence\w*|"
                        r"kick\w* off|end|ends|ended|finish\w*|close|closes|closed|conclude\w*|"
-                       r"wrap\w* up)\b", re.I)
+                       r"wrap\w* up|held|take place|takes place|took place|taking place)\b", re.I)
 _TO = r"\s*(?:[-\u2013\u2014]|to|until|till|through|and)\s*"
 _SPAN = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}{_TO}(?:(?:{_MONTHS})\s+)?\d{{1,2}}|"
                    rf"\d{{1,2}}{_TO}\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d\d{_TO}(?:19|20)?\d\d)\b")
+# "In what year": a year, decade or century, not "in January".
+_WHAT_YEAR = re.compile(r"\b(?:what|which)\s+year\b", re.I)
+_YEAR = re.compile(rf"\b(1\d\d\d|20\d\d|1\d\d0s|20\d0s|{_CENTURY})\b")
 # "On what exact date", "which day": a day, not "in January" or "in 2023".
 _WHAT_DAY = re.compile(r"\b(?:what|which)\s+(?:exact\s+|precise\s+)?(?:date|day)\b", re.I)
 _DAY = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d\d[/-]\d\d?[/-]\d\d?|"
@@ -103,7 +106,8 @@ def asking(question: str) -> tuple[str, str]:
 
 def answer_types(question: str) -> list:
     """Evidence the answering sentence should hold: a date, a count of the asked noun, a place."""
-    wanted = [_DAY if _WHAT_DAY.search(question) else _DATE] if _WHEN.search(question) else []
+    when = _DAY if _WHAT_DAY.search(question) else _YEAR if _WHAT_YEAR.search(question) else _DATE
+    wanted = [when] if _WHEN.search(question) else []
     if m := _HOW_MANY.search(question):
         wanted.append(_Amount(counted=m.group(1) or m.group(2) or ""))
     elif _HOW_LONG.search(question):
@@ -200,7 +204,7 @@ class Checks:
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
         self.wanted = answer_types(asked)
         self.now = bool(_NOW.search(asked)) and not _PLAN.search(asked)
-        self.spanning = bool(self.wanted) and bool(_SPAN_ASK.search(asked))
+        self.spanning = bool(_WHEN.search(asked)) and bool(_SPAN_ASK.search(asked))  # not "where"
         self.kinded = bool(self.wanted or self.who or self.named)  # typed() tests something
 
     def typed(self, text: str) -> bool:
