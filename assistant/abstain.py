@@ -41,7 +41,8 @@ def anchors(question: str, numbers: bool = True) -> list[str]:
 _COMMON = {"Gulf", "Sea", "Ocean", "River", "Lake", "Strait", "Bay", "Coast", "Island", "Islands",
            "Peninsula", "Mountains", "Valley", "Desert", "Region", "North", "South", "East", "West",
            "Northern", "Southern", "Eastern", "Western", "Central", "Middle", "Far", "State",
-           "States", "Kingdom", "Republic", "Union", "Government", "Ministry", "Minister",
+           "States", "Kingdom", "Republic", "Sultanate", "Emirate", "Emirates", "Principality",
+           "Federation", "Commonwealth", "Union", "Government", "Ministry", "Minister",
            "President", "Ambassador", "Council", "Summit", "Forum", "Conference", "Agency",
            "Organization", "Cabinet", "Parliament", "Secretary", "General", "Internet", "Web",
            "New", "Old", "Great", "Grand", "Day", "Week"}
