@@ -68,5 +68,7 @@ def quoted(raw: str) -> tuple[int, str]:
 
 
 def answers(text: str) -> bool:
-    """Whether a quoted sentence can answer: four words or more, and not itself a question."""
-    return len(text.split()) >= 4 and not _ASKS.search(text)
+    """Whether a quoted sentence can answer: four words or more, not a question, not cut off."""
+    # "During a meeting with Ahmed Almuaini in Tehran," then a blank line: the article broke
+    # its sentence at a paragraph, and the half alone says nothing.
+    return len(text.split()) >= 4 and not _ASKS.search(text) and not text.endswith(",")
