@@ -159,7 +159,13 @@ _FOCUS = [
                r"(?:of|for|in|on|between|that|did|does|do|to|behind|at|with)\b"),
     re.compile(r"^how\s+(?:many|much)\s+(?!(?:have|has|had|did|does|do|is|was|are|were|will|should)\b)([\w-]+)"),
     re.compile(r"^(?:which|what)\s+((?:[\w-]+\s+)?[\w-]+)\s+(?:will|would|did|does|do|is|are|was|were|has|have|had|can|could|should)\b"),
+    # "What is the name of the satellite ...": the head is what is named, not "name".
+    re.compile(r"\bname\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(?:[\w-]+['’]s\s+)?([\w-]+)"),
 ]
+# Stems of words that say how much or how lately, not what happened: "the most crucial issue"
+# does not tell "the satellite Iran most recently launched".
+_DEGREE = {"most", "more", "recent", "latest", "late", "veri", "just", "still", "even", "ever",
+           "alreadi", "yet", "realli", "often", "usual", "exact"}
 # Heads that name the kind of answer rather than its content ("what event", "which area").
 _GENERIC = {"kind", "type", "sort", "event", "thing", "things", "word", "words", "area", "areas",
             "field", "fields", "topic", "topics", "subject", "subjects", "role", "step", "steps",
@@ -185,7 +191,7 @@ class Checks:
                          if ACRONYM.fullmatch(w) for t in terms(w)}
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
         self.predicate = [t for t in terms(question, drop_question_words=True)
-                          if t not in self.anchors and t not in self.story]
+                          if t not in self.anchors and t not in self.story and t not in _DEGREE]
         self.who = bool(_WHO.search(asked))
         self.named = not self.who and bool(_WHICH_NAMED.search(asked))
         # "Kenya's ambassador": a sentence about the Saudi ambassador answers another question.
