@@ -23,12 +23,21 @@ def country_named(demonym: str, passages: list[Passage]) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def country_terms() -> dict[str, list[list[str]]]:
-    """A demonym's stem -> its countries' names as stems ("american" -> [["unit", "state"], ...])."""
+    """A demonym's or capital's stem -> its countries' names as stems ("american" -> [["unit", "state"], ...])."""
     found: dict[str, list[list[str]]] = {}
     for demonym, names in _countries().items():
         # A question's name is one word: "South" of "South Korean" is no demonym of its own.
         if len(stem := terms(demonym)) == 1:
             found.setdefault(stem[0], []).extend(n for name in names if (n := terms(name)))
+    # News names a government by its capital ("Riyadh cut ties"); the story says "Saudi Arabia".
+    from countryinfo import all_countries
+
+    places = _places()
+    for country in all_countries():
+        capital = country.info().get("capital") or ""
+        if isinstance(capital, str) and (demonym := places.get(capital)) \
+                and len(stem := terms(capital)) == 1 and stem[0] not in found:
+            found[stem[0]] = [n for name in _countries().get(demonym, ()) if (n := terms(name))]
     return found
 
 
