@@ -41,6 +41,28 @@ def country_terms() -> dict[str, list[list[str]]]:
     return found
 
 
+def formal_words(stems: list[str]) -> set[str]:
+    """The stems that only dress up a country the stems also name ("islam", "republ" of Iran's)."""
+    # "the Islamic Republic of Iran", "the Kingdom of Saudi Arabia": the story may say "Iran".
+    out: set[str] = set()
+    for plain, formal in _formal_names():
+        if plain <= set(stems):
+            out |= {t for f in formal if f <= set(stems) for t in f - plain}
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _formal_names() -> list[tuple[set[str], list[set[str]]]]:
+    """Each country's shortest name and its longer names that hold it, as stems."""
+    found = []
+    for names in _countries().values():
+        stems = [set(t) for n in names if len(n) > 3 and (t := terms(n))]  # not codes ("IRN")
+        if stems:
+            plain = min(stems, key=len)
+            found.append((plain, [s for s in stems if s > plain]))
+    return found
+
+
 def country_of(word: str) -> str | None:
     """The country (its demonym) a capitalized word names: "Kenya's", "Kenyan", "Nairobi", "Saudi"."""
     word = re.sub(r"[’']s$", "", word)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from ..abstain import anchors
-from ..countries import country_of, country_terms, countries_in, owned_roles, role_owners
+from ..countries import (country_of, country_terms, countries_in, formal_words, owned_roles,
+                         role_owners)
 from ..terms import covered, terms
 from .acronyms import ACRONYM
 
@@ -125,7 +126,8 @@ ROLES = {"official", "officials", "minister", "ministers", "ambassador", "envoy"
           "judge", "ceo", "executive", "founder", "candidate", "politician", "player", "athlete",
           "coach", "actor", "actress", "author"}
 _WHO = re.compile(rf"\b(who|whom|whose)\b|\bname of\b|^what is the name\b|"
-                  rf"\b(which|what) (\w+ )?({'|'.join(ROLES)})\b", re.I)
+                  rf"\b(which|what) (\w+ )?({'|'.join(ROLES)})\b|"
+                  rf"^(?:please\s+)?(?:name|identify)\s+(?:\S+\s+){{0,3}}?({'|'.join(ROLES)})\b", re.I)
 # Capitalized words of offices and bodies: a "who" answer needs a person, not these.
 INSTITUTIONAL = {"information", "communication", "communications", "technology", "ministry",
                   "minister", "organization", "union", "conference", "forum", "department",
@@ -185,13 +187,17 @@ class Checks:
         lead, asked = asking(question)
         asked_names, lead_names = anchors(asked, numbers=False), anchors(lead, numbers=False)
         self.anchors = [t for w in asked_names for t in terms(w)]
+        # "the Islamic Republic of Iran" asks about Iran: a sentence saying "Iran" tells it.
+        self.formal = formal_words(self.anchors)
+        self.anchors = [t for t in self.anchors if t not in self.formal]
         self.story = [t for w in lead_names for t in terms(w) if t not in self.anchors]
         # "CDC", "US": a story may spell them out ("Centers for Disease Control", "U.S.").
         self.acronyms = {t: w for w in lead_names + asked_names
                          if ACRONYM.fullmatch(w) for t in terms(w)}
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
         self.predicate = [t for t in terms(question, drop_question_words=True)
-                          if t not in self.anchors and t not in self.story and t not in _DEGREE]
+                          if t not in self.anchors and t not in self.story
+                          and t not in _DEGREE and t not in self.formal]
         self.who = bool(_WHO.search(asked))
         self.named = not self.who and bool(_WHICH_NAMED.search(asked))
         # "Kenya's ambassador": a sentence about the Saudi ambassador answers another question.
@@ -200,7 +206,7 @@ class Checks:
         # Whom else the question names ("Hashemi", not "GDP"): a sentence naming them is theirs,
         # whichever countries it names ("Hashemi voiced Iran's readiness", asked "with Algeria").
         self.people = [t for w in asked_names if not country_of(w) and not w.isupper()
-                       for t in terms(w)]
+                       for t in terms(w) if t in self.anchors]
         lowered = asked.lower().strip()
         focus = [m.group(1).split() for p in _FOCUS if (m := p.search(lowered))]
         generic = _GENERIC | (ROLES if self.who else set())  # a name answers "which official"

@@ -157,7 +157,7 @@ class ExtractiveGenerator:
         checks = Checks(question, self.embedder, context)
         if not cands:
             return [], checks
-        q_terms = set(terms(question, drop_question_words=True))
+        q_terms = set(terms(question, drop_question_words=True)) - checks.formal
         told = story_texts(passages)
         # A sentence's acronyms stand for the names its story spells out ("ITU": the union), and
         # its words for an acronym some passage defines ("artificial intelligence (AI)").
