@@ -8,6 +8,9 @@ import re
 from .records import Passage
 from .terms import terms
 
+# Words of one country's name that news uses for others too: "the Kingdom of Saudi Arabia" is not
+# British, nor "the Central Bank" Central African.
+_NOT_PLACES = {"Kingdom", "Democratic", "Central", "Arab"}
 _CAPITALIZED = re.compile(r"[A-Z][\w’']*")
 _WORD = re.compile(r"[A-Z][a-z]+(?:[’']s)?|[A-Za-z]+")
 
@@ -91,7 +94,7 @@ def _places() -> dict[str, str]:
         names = [info.get("name") or "", demonym] + ([capital] if isinstance(capital, str) else capital)
         for word in {w for n in names for w in re.findall(r"[A-Z][a-z]+", n)}:
             owners.setdefault(word, set()).add(demonym)
-    return {w: next(iter(d)) for w, d in owners.items() if len(d) == 1}
+    return {w: next(iter(d)) for w, d in owners.items() if len(d) == 1 and w not in _NOT_PLACES}
 
 
 @functools.lru_cache(maxsize=1)

@@ -164,6 +164,13 @@ _FOCUS = [
     # "What is the name of the satellite ...": the head is what is named, not "name".
     re.compile(r"\bname\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(?:[\w-]+['’]s\s+)?([\w-]+)"),
 ]
+# Offices a "who" question may ask a country's holder of, and the words a story may use for
+# them ("the Saudi envoy"). "Official", "head", "counterpart" fit anyone, so they are left out.
+_OFFICES = {"ambassador": {"ambassador", "ambassadors", "envoy", "envoys"},
+            "envoy": {"ambassador", "ambassadors", "envoy", "envoys"},
+            "minister": {"minister", "ministers", "secretary"}, "ministers": {"minister", "ministers"},
+            "president": {"president"}, "governor": {"governor"}, "mayor": {"mayor"},
+            "spokesman": {"spokesman", "spokesperson"}, "ceo": {"ceo"}}
 # Stems of words that say how much or how lately, not what happened: "the most crucial issue"
 # does not tell "the satellite Iran most recently launched".
 _DEGREE = {"most", "more", "recent", "latest", "late", "veri", "just", "still", "even", "ever",
@@ -233,6 +240,7 @@ class Checks:
         `office` is what its story says the people it names are ("Kenyan Cabinet Secretary").
         """
         f = 1.0
+        words = set(re.findall(r"[a-z]+", text.lower()))
         # A name the question is about must appear near the answer (sentence or its passage).
         f *= 0.75 ** sum(not self.names(a, sent | context) for a in self.anchors + self.story)
         # Only in its story: news sentences refer back ("the officials", "the agreements"), and
@@ -246,9 +254,11 @@ class Checks:
             owners = role_owners(text, role) + role_owners(office, role)
             if owners and all(o not in (None, country) for o in owners):
                 f *= 0.5  # every such role in the sentence is another country's
+            elif self.who and role in _OFFICES and not owners \
+                    and not (_OFFICES[role] & (words | set(office.lower().split()))):
+                f *= 0.7  # "Who is Iran's ambassador to ...?": nobody here holds that office
         if self.now and _PLAN.search(text):
             f *= 0.5  # asked what is, it says what should be
-        words = set(re.findall(r"[a-z]+", text.lower()))
         f *= 0.65 ** sum(q not in words for q in self.qualifiers)
         if self.context:
             # The sentence names someone from the earlier turn: the pronoun most likely
