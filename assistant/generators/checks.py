@@ -150,6 +150,12 @@ _WORD_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z](?:[\w’'&-]|\.(?=\w))*")
 # current share"): a sentence without them answers a different question.
 _QUALIFIERS = {"next", "current", "currently", "last", "previous", "before", "after", "first",
                "future", "upcoming", "total", "exact", "budget", "cost", "population", "founded"}
+# The words a story says a qualifier with: "former cooperation" tells what they did "before".
+# ("Earlier in January" does not: "earlier", "past" and "already" date other things as well.)
+_EARLIER = {"before", "previous", "previously", "former", "formerly"}
+_SAME_QUALIFIER = {"before": _EARLIER, "previous": _EARLIER, "next": {"upcoming", "coming"},
+                   "upcoming": {"next", "coming"}, "current": {"currently", "existing", "present"},
+                   "currently": {"current", "existing", "present"}}
 # "What is the current trade volume?" is not answered by what trade "should reach": a plan or
 # target answers a question about now only when the question asks about the plan.
 _NOW = re.compile(r"\b(the current|currently|today|nowadays|right now|at present|presently|so far|"
@@ -259,7 +265,7 @@ class Checks:
                 f *= 0.7  # "Who is Iran's ambassador to ...?": nobody here holds that office
         if self.now and _PLAN.search(text):
             f *= 0.5  # asked what is, it says what should be
-        f *= 0.65 ** sum(q not in words for q in self.qualifiers)
+        f *= 0.65 ** sum(not ({q} | _SAME_QUALIFIER.get(q, set())) & words for q in self.qualifiers)
         if self.context:
             # The sentence names someone from the earlier turn: the pronoun most likely
             # points there. Only the story mentioning them: it is about something else.
