@@ -74,7 +74,18 @@ def country_of(word: str) -> str | None:
 
 def countries_in(text: str) -> set[str]:
     """The countries (demonyms) a text names by a country's name, demonym or capital."""
-    return {c for w in _CAPITALIZED.findall(text) if (c := country_of(w))}
+    found = {c for w in _CAPITALIZED.findall(text) if (c := country_of(w))}
+    # "the United Kingdom", "South Korea": no word of theirs names one country alone.
+    pattern, owner = _long_names()
+    return found | {owner[m.group()] for m in pattern.finditer(text)}
+
+
+@functools.lru_cache(maxsize=1)
+def _long_names() -> tuple[re.Pattern, dict[str, str]]:
+    """Country names of two words or more, as one pattern, and each one's demonym."""
+    owner = {n: d for d, names in _countries().items() for n in names if " " in n and n[:1].isupper()}
+    alternatives = "|".join(re.escape(n) for n in sorted(owner, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})\b"), owner
 
 
 @functools.lru_cache(maxsize=1)

@@ -28,6 +28,21 @@ def test_a_formal_name_or_a_capital_stands_for_its_country(assistant):
     assert "Almuaini" in answer.text and not answer.abstained, answer.text
 
 
+def test_which_country_wants_a_country_the_question_did_not_name(assistant):
+    from assistant.countries import countries_in
+    from assistant.generators.checks import Checks
+
+    assert countries_in("Truss became prime minister of the United Kingdom.") == {"British"}
+    assert countries_in("Scientists in South Korea claimed it.") == {"South Korean"}
+    checks = Checks("Which country brokered the deal under which Iran and Saudi Arabia resumed ties?", None)
+    assert checks.typed("China brokered it.")
+    assert not checks.typed("Rahimi praised the ties between Tehran and Riyadh.")
+    # Before, "Rahimi" was the new name that answered it.
+    answer = assistant.ask("Which country brokered the 2023 deal under which Iran and Saudi Arabia "
+                           "resumed diplomatic relations?")
+    assert answer.abstained, answer.text
+
+
 def test_what_year_wants_a_year_and_a_span_answers_when_it_was_held(assistant):
     from assistant.generators.checks import Checks
 

@@ -145,6 +145,7 @@ _NAMED_KINDS = ("country|countries|nation|state|province|city|town|island|contin
 _WHICH_NAMED = re.compile(rf"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|did|does|do|the|a|an|"
                           rf"types?|kinds?|sorts?)\b)"
                           rf"[\w’'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I)
+_WHICH_COUNTRY = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:country|countries|nation|nations)\b", re.I)
 _WORD_NAME = re.compile(r"(?<!^)(?<![.!?:] )\b[A-Z](?:[\w’'&-]|\.(?=\w))*")
 # Words that narrow a question to a fact the corpus may lack ("the next forum", "the
 # current share"): a sentence without them answers a different question.
@@ -213,6 +214,9 @@ class Checks:
                           and t not in _DEGREE and t not in self.formal]
         self.who = bool(_WHO.search(asked))
         self.named = not self.who and bool(_WHICH_NAMED.search(asked))
+        # "Which country brokered the deal?": the new name must be a country's ("Tehran and
+        # Riyadh" name the two the question did).
+        self.country_named = self.named and bool(_WHICH_COUNTRY.search(asked))
         # "Kenya's ambassador": a sentence about the Saudi ambassador answers another question.
         self.owned = owned_roles(asked, ROLES)
         self.countries = countries_in(asked)
@@ -298,6 +302,8 @@ class Checks:
 
     def _new_word(self, text: str) -> bool:
         """A capitalized word (past the sentence start) that the question does not hold."""
+        if self.country_named:
+            return bool(countries_in(text) - self.countries)
         return any((t := terms(m.group())) and not _DATE.fullmatch(m.group())
                    and not any(covered(w, self.q_terms) for w in t) for m in _WORD_NAME.finditer(text))
 
