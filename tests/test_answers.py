@@ -94,14 +94,14 @@ def test_answer_is_short_not_a_dump(assistant):
     ("What was the budget of the network?", "The network cost 20 billion rials.", True),
 ])
 def test_numbers_must_count_or_measure_what_is_asked(question, sentence, answers):
-    from assistant.generators.checks import answer_types
+    from assistant.generators.answer_types import answer_types
 
     (wanted,) = answer_types(question)
     assert bool(wanted.search(sentence)) is answers
 
 
 def test_when_asks_for_a_date_only_as_a_question_word():
-    from assistant.generators.checks import answer_types
+    from assistant.generators.answer_types import answer_types
 
     assert answer_types("When did Saudi Arabia cut ties with Iran?")
     assert answer_types("who discovered the titanic wreck site and when")
@@ -111,15 +111,15 @@ def test_when_asks_for_a_date_only_as_a_question_word():
 
 
 def test_a_span_of_days_answers_when_something_started_or_ended(assistant):
-    from assistant.generators.checks import _SPAN
+    from assistant.generators.answer_types import SPAN
 
     # Before, "start" was missing from the sentence, which halved it, and the question was refused.
     answer = assistant.ask("When did the Saudi Internet Governance Forum start?")
     assert "December 15" in answer.text and not answer.abstained, answer.text
     answer = assistant.ask("When does WTDC-25 end?")
     assert "November 17 to 28" in answer.text, answer.text
-    assert _SPAN.search("from 15-19 December") and _SPAN.search("from 2019 to 2021")
-    assert not _SPAN.search("between 10 and 20 people")
+    assert SPAN.search("from 15-19 December") and SPAN.search("from 2019 to 2021")
+    assert not SPAN.search("between 10 and 20 people")
 
 
 def test_what_a_question_sets_aside_is_answered_by_the_sentence_going_on_from_it(assistant):
