@@ -75,6 +75,8 @@ _FOCUS = [
     # "What is the name of the satellite ...": the head is what is named, not "name".
     re.compile(r"\bname\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(?:[\w-]+['’]s\s+)?([\w-]+)"),
 ]
+# "What kind of transit did he raise?": the noun after the kind (see Checks.kinds).
+_KIND_OF = re.compile(r"^(?:which|what)\s+(?:kinds?|types?|sorts?)\s+of\s+([\w-]+)")
 # Offices a "who" question may ask a country's holder of, and the words a story may use for
 # them ("the Saudi envoy"). "Official", "head", "counterpart" fit anyone, so they are left out.
 _OFFICES = {"ambassador": {"ambassador", "ambassadors", "envoy", "envoys"},
@@ -133,6 +135,7 @@ class Checks:
         generic = _GENERIC | (ROLES if self.who else set())  # a name answers "which official"
         self.focus = [t for words in focus for t in terms(" ".join(
             w for w in words[-2:] if w not in generic), True)]
+        self.kind = [t for m in [_KIND_OF.search(lowered)] if m for t in terms(m.group(1), True)]
         # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
         self.wanted = answer_types(asked)
@@ -219,6 +222,13 @@ class Checks:
             if words and not any(covered(t, self.q_terms) for t in terms(" ".join(words))):
                 out.append(" ".join(words))
         return out
+
+    def kinds(self, sent_terms: list[set[str]]) -> None:
+        """The noun of "what kind of transit" joins the focus when some sentence says it."""
+        # "International transit" answers it; "a memorandum" answers "what kind of document",
+        # and no sentence says "document": the kind is then told in other words.
+        if any(covered(t, s) for t in self.kind for s in sent_terms):
+            self.focus = self.focus + [t for t in self.kind if t not in self.focus]
 
     def paraphrase_words(self, sent: set[str]) -> list[str]:
         """The words factor() will compare by meaning for this sentence (none when all match)."""

@@ -174,6 +174,7 @@ class ExtractiveGenerator:
         follows = pt.going_on(cands, sent_terms, aside) if aside else {}
         for i, j in follows.items():
             sent_terms[i] = sent_terms[i] | sent_terms[j]
+        checks.kinds(sent_terms)
         holders = _holders(q_terms, sent_terms)
         # Local IDF over the candidate sentences: a query term found everywhere says little.
         weight = {t: math.log(1 + len(cands) / (1 + len(holders[t]))) for t in q_terms}

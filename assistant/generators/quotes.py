@@ -82,9 +82,15 @@ def quoted_stories(passages: list[Passage], answer: str) -> set[tuple]:
 
 def sentences(p: Passage):
     """(start, end, text) of each sentence of a passage, article offsets, opening quote marks off."""
+    held = None  # a sentence the article cut off at a paragraph break, ending in a comma
     for a, b in p.sentences:
         skip, text = quoted(p.text[a - p.start:b - p.start])
-        yield a + skip, b, text
+        if held:
+            # "During a meeting with Ahmed Almuaini in Tehran," then a blank line: read on.
+            a, skip, text = held[0], 0, f"{held[1]} {text}"
+        held = (a + skip, text) if text.endswith(",") else None
+        if not held:
+            yield a + skip, b, text
 
 
 def compose(question: str, passages: list[Passage], chosen, generator: str) -> Answer:
