@@ -86,9 +86,9 @@ def test_a_qualifier_is_told_in_the_words_its_story_uses(assistant):
 
 
 def test_no_sentence_is_left_unchecked_to_outrank_checked_ones(assistant):
-    # Only the best 12 of 16 shortlisted sentences were checked; the IGF's dates, unchecked,
-    # kept their whole score and answered this.
-    answer = assistant.ask("Who is Iran's ambassador to Saudi Arabia?")
+    # Only the best 12 of 16 shortlisted sentences were checked; one left unchecked kept its
+    # whole score and answered this with a sentence that names nobody.
+    answer = assistant.ask("What was the name of the Shiite cleric executed by Saudi Arabia?")
     assert answer.abstained, answer.text
 
 

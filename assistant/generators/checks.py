@@ -77,13 +77,6 @@ _FOCUS = [
 ]
 # "What kind of transit did he raise?": the noun after the kind (see Checks.kinds).
 _KIND_OF = re.compile(r"^(?:which|what)\s+(?:kinds?|types?|sorts?)\s+of\s+([\w-]+)")
-# Offices a "who" question may ask a country's holder of, and the words a story may use for
-# them ("the Saudi envoy"). "Official", "head", "counterpart" fit anyone, so they are left out.
-_OFFICES = {"ambassador": {"ambassador", "ambassadors", "envoy", "envoys"},
-            "envoy": {"ambassador", "ambassadors", "envoy", "envoys"},
-            "minister": {"minister", "ministers", "secretary"}, "ministers": {"minister", "ministers"},
-            "president": {"president"}, "governor": {"governor"}, "mayor": {"mayor"},
-            "spokesman": {"spokesman", "spokesperson"}, "ceo": {"ceo"}}
 # Stems of words that say how much or how lately, not what happened: "the most crucial issue"
 # does not tell "the satellite Iran most recently launched".
 _DEGREE = {"most", "more", "recent", "latest", "late", "veri", "just", "still", "even", "ever",
@@ -171,9 +164,6 @@ class Checks:
             owners = role_owners(text, role) + role_owners(office, role)
             if owners and all(o not in (None, country) for o in owners):
                 f *= 0.5  # every such role in the sentence is another country's
-            elif self.who and role in _OFFICES and not owners \
-                    and not (_OFFICES[role] & (words | set(office.lower().split()))):
-                f *= 0.7  # "Who is Iran's ambassador to ...?": nobody here holds that office
         if self.now and _PLAN.search(text):
             f *= 0.5  # asked what is, it says what should be
         f *= 0.65 ** sum(not ({q} | _SAME_QUALIFIER.get(q, set())) & words for q in self.qualifiers)
