@@ -72,3 +72,15 @@ def answers(text: str) -> bool:
     # "During a meeting with Ahmed Almuaini in Tehran," then a blank line: the article broke
     # its sentence at a paragraph, and the half alone says nothing.
     return len(text.split()) >= 4 and not _ASKS.search(text) and not text.endswith(",")
+
+
+def read_on(spans):
+    """(start, end, text) of sentences, each one the article cut off at a paragraph break joined
+    to the next: "During a meeting with Ahmed Almuaini in Tehran," then a blank line."""
+    held = None
+    for a, b, text in spans:
+        if held:
+            a, text = held[0], f"{held[1]} {text}"
+        held = (a, text) if text.endswith(",") else None
+        if not held:
+            yield a, b, text

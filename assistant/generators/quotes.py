@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..citations import MARKER, format_marker
 from ..records import Answer, Citation, Passage
-from ..sentences import quoted
+from ..sentences import quoted, read_on
 from ..terms import terms
 from .checks import Checks
 
@@ -82,15 +82,11 @@ def quoted_stories(passages: list[Passage], answer: str) -> set[tuple]:
 
 def sentences(p: Passage):
     """(start, end, text) of each sentence of a passage, article offsets, opening quote marks off."""
-    held = None  # a sentence the article cut off at a paragraph break, ending in a comma
-    for a, b in p.sentences:
-        skip, text = quoted(p.text[a - p.start:b - p.start])
-        if held:
-            # "During a meeting with Ahmed Almuaini in Tehran," then a blank line: read on.
-            a, skip, text = held[0], 0, f"{held[1]} {text}"
-        held = (a + skip, text) if text.endswith(",") else None
-        if not held:
+    def spans():
+        for a, b in p.sentences:
+            skip, text = quoted(p.text[a - p.start:b - p.start])
             yield a + skip, b, text
+    return read_on(spans())
 
 
 def compose(question: str, passages: list[Passage], chosen, generator: str) -> Answer:
