@@ -150,7 +150,6 @@ class Checks:
         `office` is what its story says the people it names are ("Kenyan Cabinet Secretary").
         """
         f = 1.0
-        words = set(re.findall(r"[a-z]+", text.lower()))
         # A name the question is about must appear near the answer (sentence or its passage).
         f *= 0.75 ** sum(not self.names(a, sent | context) for a in self.anchors + self.story)
         # Only in its story: news sentences refer back ("the officials", "the agreements"), and
@@ -166,6 +165,7 @@ class Checks:
                 f *= 0.5  # every such role in the sentence is another country's
         if self.now and _PLAN.search(text):
             f *= 0.5  # asked what is, it says what should be
+        words = set(re.findall(r"[a-z]+", text.lower()))
         f *= 0.65 ** sum(not ({q} | _SAME_QUALIFIER.get(q, set())) & words for q in self.qualifiers)
         if self.context:
             # The sentence names someone from the earlier turn: the pronoun most likely

@@ -206,7 +206,7 @@ class ExtractiveGenerator:
             c.score = 0.6 * c.dense + 0.4 * lexical[i] + prior[i]
         keep.sort(key=lambda i: -cands[i].score)
         # Every shortlisted sentence gets the checks: one left unchecked kept its whole score and
-        # outranked checked ones ("Who is Iran's ambassador to Saudi Arabia?" got the IGF's dates).
+        # outranked checked ones ("the Shiite cleric executed by Saudi Arabia" got a nameless one).
         # The words they compare by meaning are embedded in one call, not one per sentence.
         words = {w for i in keep for w in checks.paraphrase_words(sent_terms[i])}
         if words:
