@@ -15,11 +15,11 @@ from .abstain import (ELSEWHERE, abstention, near_names, points_elsewhere, unkno
 from .chunk import Chunker
 from .dates import scope_for
 from .embed import get_embedder
-from .errors import ConfigError, IndexStoreError, QuestionError
+from .errors import AnswerInterrupted, ConfigError, IndexStoreError, QuestionError
 from .followup import standalone
 from .generators import get_generator
 from .generators.aliases import by_office
-from .generators.fallback import set_aside
+from .generators.fallback import instead, set_aside
 from .generators.parts import several
 from .index import IndexReport, PartialCorpus, Snapshot
 from .ingest import listing, read_changed, read_corpus
@@ -219,8 +219,7 @@ class Assistant:
         t0 = time.perf_counter()
         answer = base = turn.early or self.extract(turn)
         if self.delegates(turn, base):
-            answer = turn.generator.generate(turn.query, turn.passages, turn.history)
-            answer = self.settle(turn, answer, base)
+            answer = self.delegate(turn, base)
         return self.finish(turn, answer, time.perf_counter() - t0)
 
     def extract(self, turn: Turn) -> Answer:
@@ -230,6 +229,14 @@ class Assistant:
     def delegates(self, turn: Turn, base: Answer) -> bool:
         """Whether another generator writes the answer: not when the extractive pass refused."""
         return not base.abstained and turn.generator is not self.generator("extractive")
+
+    def delegate(self, turn: Turn, base: Answer) -> Answer:
+        """The other generator's answer, settled; the extractive one if it fails on this answer."""
+        try:
+            answer = turn.generator.generate(turn.query, turn.passages, turn.history)
+        except AnswerInterrupted as exc:  # a timeout or a crash: the next question may succeed
+            return instead(base, turn.generator.name, f"it failed: {exc}")
+        return self.settle(turn, answer, base)
 
     def settle(self, turn: Turn, answer: Answer, base: Answer) -> Answer:
         """A generated answer checked against its passages; the extractive one if nothing holds."""
@@ -243,10 +250,7 @@ class Assistant:
         # The model declined, verification dropped every sentence, or what it kept answers
         # something else, yet the calibrated score says the passages answer: the extractive
         # answer is right more often (docs/answers.md).
-        base.notes = [n for n in answer.notes if not n.startswith("abstained: ")] + base.notes + [
-            f"Answered with the extractive answer: the {answer.generator} answer was set aside "
-            f"({why})."]
-        return base
+        return instead(base, answer.generator, why, answer.notes)
 
     def prepare(self, question: str, history=None, generator=None, k=None, filters=None,
                 as_of=None) -> Turn:

@@ -31,6 +31,10 @@ class GeneratorError(AssistantError):
     exit_code = 5
 
 
+class AnswerInterrupted(GeneratorError):
+    """A working generator failed on one answer (timed out, crashed); the next may succeed."""
+
+
 class MissingDependency(AssistantError):
     """A dependency (core or of an extra) is not installed."""
 

@@ -6,6 +6,8 @@ import re
 import time
 from collections.abc import Iterator
 
+from .errors import AnswerInterrupted
+from .generators.fallback import instead
 from .records import Answer
 
 
@@ -19,19 +21,22 @@ def ask_stream(assistant, question: str, history=None, generator=None, k=None,
     delegated = assistant.delegates(turn, base)
     stream = getattr(turn.generator, "generate_stream", None)
     if delegated and stream is not None:
-        for item in stream(turn.query, turn.passages, turn.history):
-            if isinstance(item, Answer):
-                answer = item
-            else:
-                yield item
         # The final Answer replaces the streamed text: verified, or the extractive fallback.
-        answer = assistant.settle(turn, answer, base)
+        try:
+            for item in stream(turn.query, turn.passages, turn.history):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    yield item
+        except AnswerInterrupted as exc:  # a timeout or a crash mid-reply: this answer only
+            answer = instead(base, turn.generator.name, f"it failed: {exc}")
+        else:
+            answer = assistant.settle(turn, answer, base)
     else:
         # Generators without native streaming answer at once; the text is replayed word by
         # word so every face can treat all generators alike.
         if delegated:
-            answer = assistant.settle(turn, turn.generator.generate(turn.query, turn.passages,
-                                                                    turn.history), base)
+            answer = assistant.delegate(turn, base)
         for piece in re.findall(r"\S+\s*", answer.text):
             yield piece
     yield assistant.finish(turn, answer, time.perf_counter() - t0)

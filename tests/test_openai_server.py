@@ -142,3 +142,27 @@ def test_condense_falls_back_to_rule_based_resolution_when_the_endpoint_fails(as
     gen = failing(assistant, f"http://127.0.0.1:{free_port()}/v1", request_retries=0)
     question = "When did it start?"
     assert gen.condense(question, HISTORY) == standalone(question, HISTORY)
+
+
+def asking(assistant, url) -> Assistant:
+    """The session's index answered through `url` by the openai generator, 1 s timeout."""
+    a = Assistant(assistant.settings.replace(generator="openai", openai_base_url=url,
+                                             request_timeout=1.0, request_retries=0,
+                                             auto_index=False))
+    a.embedder = assistant.embedder
+    return a
+
+
+def test_a_timeout_answers_with_the_extractive_answer_and_says_why(assistant, stuck_server):
+    for path, call in (("silent", lambda a: a.ask(SEED)),
+                       ("stalled", lambda a: list(a.ask_stream(SEED))[-1])):
+        answer = call(asking(assistant, f"{stuck_server}/{path}/v1"))
+        assert answer.generator == "extractive" and "Baku" in answer.text and answer.citations
+        assert "the openai answer was set aside (it failed: The endpoint" in answer.notes[-1]
+        assert "did not answer within 1s" in answer.notes[-1]
+
+
+def test_an_endpoint_never_reached_is_an_error_not_a_fallback(assistant):
+    url = f"http://127.0.0.1:{free_port()}/v1"  # a wrong URL is the user's to fix
+    with pytest.raises(GeneratorError, match=f"Could not reach the endpoint {url}"):
+        asking(assistant, url).ask(SEED)

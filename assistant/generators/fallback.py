@@ -61,6 +61,13 @@ def set_aside(answer: Answer, base: Answer) -> str:
     return ""
 
 
+def instead(base: Answer, generator: str, why: str, notes=()) -> Answer:
+    """The extractive answer standing in for another generator's, with a note saying why."""
+    base.notes = [n for n in notes if not n.startswith("abstained: ")] + base.notes + [
+        f"Answered with the extractive answer: the {generator} answer was set aside ({why})."]
+    return base
+
+
 def _facts(text: str, checks: Checks, question: str) -> set[str]:
     """Numbers ("19th", "1,200") and capitalized words (names, places) the question does not hold."""
     numbers = {m.group().rstrip(".,").lower() for m in _NUMBER.finditer(text)}

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..errors import GeneratorError
+from ..errors import AnswerInterrupted, GeneratorError
 
 ALIAS = "local"  # the model name the child answers to
 STARTUP_S = 180.0  # loading a large GGUF from a cold disk can take minutes
@@ -172,11 +172,11 @@ class LocalServer:
         return (errors or lines or [f"it exited: {self.died()}"])[-1][:300]
 
 
-def stopped_error(how: str) -> GeneratorError:
-    """The message for an answer cut short because the child died."""
+def stopped_error(how: str) -> AnswerInterrupted:
+    """The error for an answer cut short because the child died."""
     hint = (" A SIGKILL most often means the machine ran out of memory."
             if "SIGKILL" in how else "")
-    return GeneratorError(
+    return AnswerInterrupted(
         f"The local model stopped ({how}) while answering; it restarts on the next question."
         f"{hint} If it keeps stopping, run `assistant doctor` and reinstall with `make install` "
         "(a portable llama.cpp build), or choose the extractive generator.")

@@ -6,7 +6,7 @@ import contextlib
 import os
 import threading
 
-from ..errors import GeneratorError, MissingDependency
+from ..errors import AnswerInterrupted, GeneratorError, MissingDependency
 from .llm import LLMGenerator
 
 # Connecting is local or near: a dead host should fail in seconds, whatever the read timeout.
@@ -99,11 +99,12 @@ class OpenAIGenerator(LLMGenerator):
         try:
             yield
         except openai.APITimeoutError:
-            raise GeneratorError(
+            raise AnswerInterrupted(
                 f"The endpoint {url} did not answer within {s.request_timeout:g}s ({tries}). "
                 "Check that the server is not stuck, or raise ASSISTANT_REQUEST_TIMEOUT.") from None
         except openai.APIConnectionError:
-            raise GeneratorError(
+            # Lost mid-reply, the server was there a moment ago; unreachable at first, it is not.
+            raise (AnswerInterrupted if midstream else GeneratorError)(
                 f"Could not reach the endpoint {url} ({tries}). Start the server (e.g. python -m "
                 "llama_cpp.server --model model.gguf --port 8080) or set "
                 "ASSISTANT_OPENAI_BASE_URL.") from None
