@@ -127,3 +127,46 @@ def test_the_sentence_going_on_answers_what_a_long_quote_set_aside(assistant):
     answer = assistant.ask("Apart from data transit, name the other areas Hashemi proposed for "
                            "Iran–Saudi ICT cooperation.")
     assert "e-government" in answer.text, answer.text
+
+
+def test_a_when_or_where_inside_the_question_asks_no_date_or_place(assistant):
+    from assistant.generators.answer_types import answer_types
+
+    # A clause: the question word comes after it, or before it.
+    assert answer_types("When data travels from Saudi Arabia through Iran, which country is "
+                        "named first as its next stop?") == []
+    assert answer_types("Which fields did the minister name where Iran can collaborate?") == []
+    assert len(answer_types("When was the conference held, and where?")) == 2  # guard
+    assert len(answer_types("Where did Hashemi meet the Omani envoy?")) == 1  # guard
+    # Before, "where" wanted a place, and the sentence about data transit answered.
+    answer = assistant.ask("Besides data transit, which additional fields did the minister name "
+                           "where Iran and Saudi Arabia can collaborate?")
+    assert "platform security" in answer.text and not answer.abstained, answer.text
+
+
+def test_asked_when_an_office_says_who_not_what_happened(assistant):
+    from assistant.generators.checks import Checks
+
+    checks = Checks("When did Abdullah bin Saud Al-Anzi take up his post as Saudi ambassador?", None)
+    assert checks.predicate == ["take", "up", "post"]
+    assert "ambassador" in Checks("Who is Algeria's ambassador to Iran?", None).predicate  # guard
+    # Before, "Saudi Ambassador" and "Algerian Minister" in the sentence told what happened, and
+    # "Earlier in January" or "the 2023 memorandum" answered when.
+    for question in ("When did Abdullah bin Saud Al-Anzi take up his post as Saudi ambassador "
+                     "to Iran?", "When is Algerian minister Sid Ali Zerrouki scheduled to visit Iran?"):
+        answer = assistant.ask(question)
+        assert answer.abstained, answer.text
+
+
+def test_how_many_counts_an_acronym_and_another_pair_of_countries_answers_nothing(assistant):
+    from assistant.generators.answer_types import _Amount
+
+    assert not _Amount("MoUs in").search("Between the two countries there are several signed MoUs.")
+    assert _Amount("MoUs in").search("The two countries signed three MoUs.")
+    # Before, "the two countries" counted the MoUs, and "Iran and Iraq signed" told when.
+    for question in ("How many MoUs in communications and IT have Iran and Oman signed so far?",
+                     "When did Iran and Oman sign their memoranda of understanding in ICT?"):
+        answer = assistant.ask(question)
+        assert answer.abstained, answer.text
+    answer = assistant.ask("When did Iran and Iraq sign their memorandum of understanding?")
+    assert "November 2023" in answer.text, answer.text  # guard: the pair it names

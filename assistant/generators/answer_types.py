@@ -22,8 +22,10 @@ class _Amount:
     _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*(\d+\s*(?:[–—-]|to)\s*)?$")
 
     def __init__(self, counted: str = "", units: re.Pattern | None = None):
-        # Names qualify the noun ("Iranian pilgrims") and turn up near any number in their story.
-        self.counted = terms(" ".join(w for w in counted.split() if not w[:1].isupper()))
+        # Names qualify the noun ("Iranian pilgrims") and turn up near any number in their story;
+        # a plural acronym is the noun ("how many MoUs").
+        self.counted = terms(" ".join(w for w in counted.split()
+                                      if not w[:1].isupper() or re.fullmatch(r"[A-Z]\w*[A-Z]\w*s", w)))
         self.units = units
 
     def search(self, text: str) -> bool:
@@ -44,10 +46,11 @@ class _Amount:
         return True
 
 
+_ASKS = r"\b(?:what|who|whom|whose|which|where|when|why|how)\b"
 # "When" asks only when no other question word comes first ("who found it and when" asks two):
 # in "How does it rank Iran when it comes to ...?" or "What did he say when they met?" it is a
-# conjunction.
-WHEN = re.compile(r"^(?:(?!\b(?:what|who|whom|whose|which|where|why|how)\b).)*\bwhen\b|"
+# conjunction, and so in a clause the question word follows ("When data travels ..., which").
+WHEN = re.compile(rf"^(?:(?!{_ASKS}).)*\bwhen\b(?![^?]*,\s*{_ASKS})|"
                   r"\b(what (year|date|month|day)|which (year|month|day)|(since|and) when|dates?)\b", re.I)
 # Any year from 1000 ("in 1597"), a decade ("the early 1900s") or a century answers "when"
 # (19xx/20xx alone missed most history: ClapNQ refusal recall dev 0.397 -> 0.410, test 0.351 -> 0.364).
@@ -85,7 +88,10 @@ _HOW_MUCH = re.compile(r"\b(how (much|large|big)|what (percent|percentage|share|
 _QUANTITY = re.compile(r"\b(?:budget|cost|price|population|salary|revenue|funding)\s+(?:of|for)\b|"
                        r"^(?:what|how)\b[\w\s]{0,20}?\b(?:budget|cost|price|population|salary|"
                        r"revenue|funding)\b", re.I)
-_WHERE = (re.compile(r"\bwhere\b", re.I), re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
+# "Where" asks first, or as a second question ("and where"); after another question word it
+# starts a clause ("which fields ... where Iran can collaborate") and asks no place.
+_WHERE = (re.compile(rf"^(?:(?!{_ASKS}).)*\bwhere\b|(?:\band|,)\s+where\b", re.I),
+          re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
 
 
 def answer_types(question: str) -> list:

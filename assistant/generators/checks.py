@@ -107,9 +107,16 @@ class Checks:
         # "CDC", "US": a story may spell them out ("Centers for Disease Control", "U.S.").
         self.acronyms = {t: w for w in lead_names + asked_names
                          if ACRONYM.fullmatch(w) for t in terms(w)}
+        self.wanted = answer_types(asked)
         # What the question says happened ("visit", "cut ties"): the answer must be about it.
+        # Asked when or how many, an office says who ("the Saudi ambassador" does not tell when
+        # he took up his post), and so do the words inside a name ("bin").
+        said = {t for m in _NAME.finditer(question) for t in terms(m.group())}
+        if self.wanted:
+            said |= set(terms(" ".join(w for w in re.findall(r"[a-z]+", question.lower())
+                                       if w in ROLES)))
         self.predicate = [t for t in terms(question, drop_question_words=True)
-                          if t not in self.anchors and t not in self.story
+                          if t not in self.anchors and t not in self.story and t not in said
                           and t not in _DEGREE and t not in self.formal]
         self.who = bool(_WHO.search(asked))
         self.named = not self.who and bool(_WHICH_NAMED.search(asked))
@@ -131,7 +138,6 @@ class Checks:
         self.kind = [t for m in [_KIND_OF.search(lowered)] if m for t in terms(m.group(1), True)]
         # Raw words: several qualifiers ("next", "before") are stopwords to the analyzer.
         self.qualifiers = [w for w in re.findall(r"[a-z]+", lowered) if w in _QUALIFIERS]
-        self.wanted = answer_types(asked)
         self.now = bool(_NOW.search(asked)) and not _PLAN.search(asked)
         self.spanning = bool(WHEN.search(asked)) and bool(SPAN_ASK.search(asked))  # not "where"
         self.kinded = bool(self.wanted or self.who or self.named)  # typed() tests something
@@ -157,7 +163,11 @@ class Checks:
         # fewer unanswerable default dev questions; cap 3 changed nothing).
         f *= 0.92 ** min(2, sum(not self.names(a, sent) and self.names(a, context) for a in self.anchors))
         named = countries_in(f"{text} {office}") if self.countries else set()
-        if named and not named & self.countries and not any(covered(t, sent) for t in self.people):
+        # Asked about Iran and Oman, "Iran and Iraq signed" tells another pair's story.
+        swapped = (len(self.countries) > 1 and not self.country_named
+                   and named - self.countries and self.countries - named)
+        if named and (swapped or not named & self.countries) \
+                and not any(covered(t, sent) for t in self.people):
             f *= 0.6  # asked about Kenya, it tells what Iran plans: another country's story
         for country, role in self.owned:
             owners = role_owners(text, role) + role_owners(office, role)
