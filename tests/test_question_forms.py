@@ -170,3 +170,16 @@ def test_how_many_counts_an_acronym_and_another_pair_of_countries_answers_nothin
         assert answer.abstained, answer.text
     answer = assistant.ask("When did Iran and Iraq sign their memorandum of understanding?")
     assert "November 2023" in answer.text, answer.text  # guard: the pair it names
+
+
+def test_what_prompted_it_wants_a_cause(assistant):
+    from assistant.generators.answer_types import answer_types
+
+    (cause,) = answer_types("What prompted Riyadh to sever diplomatic relations with Tehran?")
+    assert cause.search("It cut ties in response to attacks on its missions.")
+    assert not cause.search("The two countries have had friendly relations since 2023.")
+    assert answer_types("Which country scrapped the rules that prompted protests?") == []  # guard
+    # Before, "friendly relations between the two countries since 2023" answered it.
+    answer = assistant.ask("What prompted Riyadh to sever diplomatic relations with Tehran?")
+    assert answer.text.startswith("Saudi Arabia cut diplomatic ties with Iran in early 2016 in "
+                                  "response to attacks"), answer.text

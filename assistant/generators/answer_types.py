@@ -90,6 +90,14 @@ _QUANTITY = re.compile(r"\b(?:budget|cost|price|population|salary|revenue|fundin
                        r"revenue|funding)\b", re.I)
 # "Where" asks first, or as a second question ("and where"); after another question word it
 # starts a clause ("which fields ... where Iran can collaborate") and asks no place.
+# "What prompted Riyadh to sever ties?" asks for a cause: the answer says what it followed
+# or responded to ("in response to attacks"), not how the ties are now.
+_CAUSE_ASK = re.compile(r"^(?:and\s+)?(?:what\s+(?:[\w-]+\s+){0,3}?(?:prompted|caused|led to|"
+                        r"triggered|sparked|provoked|motivated)\b|(?:what (?:was|is|were) the|"
+                        r"for what) (?:main\s+)?(?:reasons?|causes?|trigger)\b)", re.I)
+_CAUSE = re.compile(r"\b(because|due to|owing to|in response to|in reaction to|in retaliation|"
+                    r"in protest|after|following|followed|amid|prompt\w*|caus\w*|led to|leading to|"
+                    r"trigger\w*|spark\w*|result\w*|reasons?|over concerns?)\b", re.I)
 _WHERE = (re.compile(rf"^(?:(?!{_ASKS}).)*\bwhere\b|(?:\band|,)\s+where\b", re.I),
           re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
 
@@ -104,6 +112,8 @@ def answer_types(question: str) -> list:
         wanted.append(_Amount(units=_LENGTHS))
     elif _HOW_MUCH.search(question) or _QUANTITY.search(question):
         wanted.append(_Amount())
+    if _CAUSE_ASK.search(question):
+        wanted.append(_CAUSE)
     if _WHERE[0].search(question):
         wanted.append(_WHERE[1])
     return wanted
