@@ -159,10 +159,11 @@ def test_asked_when_an_office_says_who_not_what_happened(assistant):
 
 
 def test_how_many_counts_an_acronym_and_another_pair_of_countries_answers_nothing(assistant):
-    from assistant.generators.answer_types import _Amount
+    from assistant.generators.answer_types import answer_types
 
-    assert not _Amount("MoUs in").search("Between the two countries there are several signed MoUs.")
-    assert _Amount("MoUs in").search("The two countries signed three MoUs.")
+    (count,) = answer_types("How many MoUs in ICT have Iran and Oman signed?")
+    assert not count.search("Between the two countries there are several signed MoUs.")
+    assert count.search("The two countries signed three MoUs.")
     # Before, "the two countries" counted the MoUs, and "Iran and Iraq signed" told when.
     for question in ("How many MoUs in communications and IT have Iran and Oman signed so far?",
                      "When did Iran and Oman sign their memoranda of understanding in ICT?"):
@@ -183,3 +184,18 @@ def test_what_prompted_it_wants_a_cause(assistant):
     answer = assistant.ask("What prompted Riyadh to sever diplomatic relations with Tehran?")
     assert answer.text.startswith("Saudi Arabia cut diplomatic ties with Iran in early 2016 in "
                                   "response to attacks"), answer.text
+
+
+def test_how_much_is_not_told_by_a_number_the_question_gives(assistant):
+    from assistant.generators.answer_types import answer_types
+
+    question = "How much of the 20 billion dollars of yearly trade should go to ICT?"
+    (amount,) = answer_types(question)
+    assert not amount.search("Trade between the two countries should reach 20 billion dollars.")
+    assert amount.search("Trade should reach 20 billion dollars, 2 billion of it for ICT.")
+    (length,) = answer_types("How long was Zarepour's trip to Baghdad?")
+    assert length.search("During the one-day trip to Baghdad, he signed it.")  # guard
+    # Before, "20 billion" (and "the two countries") answered it.
+    answer = assistant.ask("How much of the 20 billion dollars in yearly Iraq-Iran trade should be "
+                           "allocated to information and communication technology?")
+    assert answer.abstained, answer.text

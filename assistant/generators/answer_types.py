@@ -21,7 +21,9 @@ class _Amount:
                         r"thousands?|millions?|billions?)\b", re.I)
     _AFTER_MONTH = re.compile(rf"\b({_MONTHS})\s*(\d+\s*(?:[–—-]|to)\s*)?$")
 
-    def __init__(self, counted: str = "", units: re.Pattern | None = None):
+    def __init__(self, question: str, counted: str = "", units: re.Pattern | None = None):
+        # "How much of the 20 billion dollars ...": a number the question gives answers nothing.
+        self.given = {m.group().lower() for p in (self._NUMBER, self._WORDS) for m in p.finditer(question)}
         # Names qualify the noun ("Iranian pilgrims") and turn up near any number in their story;
         # a plural acronym is the noun ("how many MoUs").
         self.counted = terms(" ".join(w for w in counted.split()
@@ -32,8 +34,11 @@ class _Amount:
         numbers = [m for m in self._NUMBER.finditer(text)
                    if not re.fullmatch(r"(19|20)\d\d", m.group())
                    and not self._AFTER_MONTH.search(text[:m.start()])]
+        # Asked "how much", "the two countries" refers back to them; it measures nothing.
+        words = [m for m in self._WORDS.finditer(text) if self.counted or self.units
+                 or not text[:m.start()].lower().endswith("the ")]
         return any(self._counts(text[:m.start()], text[m.end():])
-                   for m in numbers + list(self._WORDS.finditer(text)))
+                   for m in numbers + words if m.group().lower() not in self.given)
 
     def _counts(self, before: str, after: str) -> bool:
         """Whether the words around a number are what the question asks to count or measure."""
@@ -107,11 +112,11 @@ def answer_types(question: str) -> list:
     when = _DAY if _WHAT_DAY.search(question) else _YEAR if _WHAT_YEAR.search(question) else DATE
     wanted = [when] if WHEN.search(question) else []
     if m := _HOW_MANY.search(question):
-        wanted.append(_Amount(counted=m.group(1) or m.group(2) or ""))
+        wanted.append(_Amount(question, counted=m.group(1) or m.group(2) or ""))
     elif _HOW_LONG.search(question):
-        wanted.append(_Amount(units=_LENGTHS))
+        wanted.append(_Amount(question, units=_LENGTHS))
     elif _HOW_MUCH.search(question) or _QUANTITY.search(question):
-        wanted.append(_Amount())
+        wanted.append(_Amount(question))
     if _CAUSE_ASK.search(question):
         wanted.append(_CAUSE)
     if _WHERE[0].search(question):
