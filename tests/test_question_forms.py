@@ -199,3 +199,19 @@ def test_how_much_is_not_told_by_a_number_the_question_gives(assistant):
     answer = assistant.ask("How much of the 20 billion dollars in yearly Iraq-Iran trade should be "
                            "allocated to information and communication technology?")
     assert answer.abstained, answer.text
+
+
+def test_what_exact_day_wants_a_day_and_how_many_counts_past_the_names(assistant):
+    from assistant.generators.answer_types import answer_types
+
+    (day,) = answer_types("On what exact day in January did Rahimi meet al-Anzi?")
+    assert day.search("They met on January 12.") and not day.search("Earlier in January, they met.")
+    (count,) = answer_types("How many Iranian and Iraqi pilgrims travel there each year?")
+    assert count.counted == ["pilgrim"]
+    # Before, "what exact day" asked no date, and "Iranian and" named nothing to count: "20
+    # billion dollars" counted the pilgrims.
+    for question in ("On what exact day in January did Justice Minister Rahimi meet Saudi "
+                     "Ambassador al-Anzi?",
+                     "How many Iranian and Iraqi pilgrims travel between the two countries each year?"):
+        answer = assistant.ask(question)
+        assert answer.abstained, answer.text
