@@ -51,7 +51,7 @@ _COMMON = {"Gulf", "Sea", "Ocean", "River", "Lake", "Strait", "Bay", "Coast", "I
 def unknown_anchors(question: str, vocabulary: set[str], names_only: bool = False,
                     passages: list[Passage] = ()) -> list[str]:
     """Names and numbers in the question that no indexed chunk contains."""
-    return [w for w in anchors(question) if not (names_only and w in _COMMON)
+    return [w for w in anchors(question) if not (names_only and re.sub(r"'s$", "", w) in _COMMON)
             and (stems := terms(w)) and not any(_known(s, vocabulary) for s in stems)
             and not country_named(w, passages)]
 

@@ -176,13 +176,8 @@ def test_the_question_set_is_well_formed():
     assert all(q.history for q in qs if q.type == "followup")
 
 
-@pytest.mark.parametrize("questions", [QUESTIONS, ROOT / "eval" / "fresh-dev.jsonl",
-                                       ROOT / "eval" / "fresh2-dev.jsonl",
-                                       ROOT / "eval" / "fresh3-dev.jsonl",
-                                       ROOT / "eval" / "fresh4-dev.jsonl",
-                                       ROOT / "eval" / "fresh5-dev.jsonl",
-                                       ROOT / "eval" / "fresh6-dev.jsonl",
-                                       ROOT / "eval" / "fresh7-dev.jsonl"])
+@pytest.mark.parametrize("questions", [QUESTIONS, *sorted((ROOT / "eval").glob("fresh*-dev.jsonl"))],
+                         ids=lambda p: p.name)
 def test_every_accepted_answer_is_in_the_cleaned_text_of_a_gold_source(questions):
     # The answer must be findable where ask() can quote it: in article text, not metadata.
     from assistant.ingest import read_corpus

@@ -56,7 +56,7 @@ _ASKS = r"\b(?:what|who|whom|whose|which|where|when|why|how)\b"
 # in "How does it rank Iran when it comes to ...?" or "What did he say when they met?" it is a
 # conjunction, and so in a clause the question word follows ("When data travels ..., which").
 WHEN = re.compile(rf"^(?:(?!{_ASKS}).)*\bwhen\b(?![^?]*,\s*{_ASKS})|"
-                  r"\b(what (exact |precise )?(year|date|month|day)|which (year|month|day)|(since|and) when|"
+                  r"\b((what|which) (exact |precise )?(year|date|month|day)|(since|and) when|"
                   r"dates?)\b", re.I)
 # Any year from 1000 ("in 1597"), a decade ("the early 1900s") or a century answers "when"
 # (19xx/20xx alone missed most history: ClapNQ refusal recall dev 0.397 -> 0.410, test 0.351 -> 0.364).
