@@ -1,4 +1,4 @@
-"""The kind of answer a question asks for: a date, a year, a day, a span, a count, a place."""
+"""The kind of answer a question asks for: a date, a year, a day, a span, a count, a place, a cause."""
 
 from __future__ import annotations
 
@@ -94,8 +94,6 @@ _HOW_MUCH = re.compile(r"\b(how (much|large|big)|what (percent|percentage|share|
 _QUANTITY = re.compile(r"\b(?:budget|cost|price|population|salary|revenue|funding)\s+(?:of|for)\b|"
                        r"^(?:what|how)\b[\w\s]{0,20}?\b(?:budget|cost|price|population|salary|"
                        r"revenue|funding)\b", re.I)
-# "Where" asks first, or as a second question ("and where"); after another question word it
-# starts a clause ("which fields ... where Iran can collaborate") and asks no place.
 # "What prompted Riyadh to sever ties?" asks for a cause: the answer says what it followed
 # or responded to ("in response to attacks"), not how the ties are now.
 _CAUSE_ASK = re.compile(r"^(?:and\s+)?(?:what\s+(?:[\w-]+\s+){0,3}?(?:prompted|caused|led to|"
@@ -104,6 +102,8 @@ _CAUSE_ASK = re.compile(r"^(?:and\s+)?(?:what\s+(?:[\w-]+\s+){0,3}?(?:prompted|c
 _CAUSE = re.compile(r"\b(because|due to|owing to|in response to|in reaction to|in retaliation|"
                     r"in protest|after|following|followed|amid|prompt\w*|caus\w*|led to|leading to|"
                     r"trigger\w*|spark\w*|result\w*|reasons?|over concerns?)\b", re.I)
+# "Where" asks first, or as a second question ("and where"); after another question word it
+# starts a clause ("which fields ... where Iran can collaborate") and asks no place.
 _WHERE = (re.compile(rf"^(?:(?!{_ASKS}).)*\bwhere\b|(?:\band|,)\s+where\b", re.I),
           re.compile(r"\b(in|at|from|to) [A-Z][a-z]+"))
 
