@@ -109,13 +109,11 @@ _WHERE = (re.compile(rf"^(?:(?!{_ASKS}).)*\bwhere\b|(?:\band|,)\s+where\b", re.I
 
 
 def _noun(words: str) -> str:
-    """The words through the first plain one: "Iranian and Iraqi pilgrims travel" counts pilgrims."""
-    out = []
-    for w in words.split():
-        out.append(w)
-        if w[:1].islower() and terms(w):
-            break
-    return " ".join(out)
+    """Two words past the leading names: "Iranian and Iraqi pilgrims travel" counts pilgrims."""
+    words = words.split()
+    while words and (words[0][:1].isupper() or not terms(words[0])):
+        words.pop(0)
+    return " ".join(words[:2])
 
 
 def answer_types(question: str) -> list:
