@@ -1,4 +1,5 @@
-"""Question forms the blind sets asked: formal and capital names, years, spans, qualifiers, offices."""
+"""Question forms the blind sets asked: formal and capital names, years, spans, qualifiers, offices,
+clauses, causes and counts."""
 
 from __future__ import annotations
 
