@@ -74,13 +74,16 @@ def answers(text: str) -> bool:
     return len(text.split()) >= 4 and not _ASKS.search(text) and not text.endswith(",")
 
 
-def read_on(spans):
-    """(start, end, text) of sentences, each one the article cut off at a paragraph break joined
-    to the next: "During a meeting with Ahmed Almuaini in Tehran," then a blank line."""
+def read_on(text: str, start: int, spans):
+    """(start, end, sentence) of each span of text (which starts at offset start) as answers quote
+    it: opening quote marks off, and one the article cut off at a paragraph break joined to the
+    next ("During a meeting with Ahmed Almuaini in Tehran," then a blank line)."""
     held = None
-    for a, b, text in spans:
+    for a, b in spans:
+        skip, said = quoted(text[a - start:b - start])
+        a += skip
         if held:
-            a, text = held[0], f"{held[1]} {text}"
-        held = (a, text) if text.endswith(",") else None
+            a, said = held[0], f"{held[1]} {said}"
+        held = (a, said) if said.endswith(",") else None
         if not held:
-            yield a, b, text
+            yield a, b, said

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sentences import answers, quoted, read_on
+from .sentences import answers, read_on
 
 FOLDER = "sentences"  # in the index directory, beside the versions: shared by all of them
 # Sentences per segment file: a sync killed midway loses at most this many (~40 s on 2 cores),
@@ -55,8 +55,7 @@ def corpus_sentences(chunks, articles: Iterable[str] | None = None) -> Iterator[
 
 
 def _quotable(text: str, start: int, sentences: Iterable) -> Iterator[str]:
-    spans = ((a, b, quoted(text[a - start:b - start])[1]) for a, b in sentences)
-    for _, _, s in read_on(spans):  # as answers read them (generators.quotes.sentences)
+    for _, _, s in read_on(text, start, sentences):  # as answers read them (quotes.sentences)
         if answers(s):
             yield s
 

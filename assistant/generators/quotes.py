@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..citations import MARKER, format_marker
 from ..records import Answer, Citation, Passage
-from ..sentences import quoted, read_on
+from ..sentences import read_on
 from ..terms import terms
 from .checks import Checks
 
@@ -82,11 +82,7 @@ def quoted_stories(passages: list[Passage], answer: str) -> set[tuple]:
 
 def sentences(p: Passage):
     """(start, end, text) of each sentence of a passage, article offsets, opening quote marks off."""
-    def spans():
-        for a, b in p.sentences:
-            skip, text = quoted(p.text[a - p.start:b - p.start])
-            yield a + skip, b, text
-    return read_on(spans())
+    return read_on(p.text, p.start, p.sentences)
 
 
 def compose(question: str, passages: list[Passage], chosen, generator: str) -> Answer:
